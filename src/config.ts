@@ -1,0 +1,85 @@
+// Every setting in one typed, validated place, read once from the environment. Defaults
+// work on a laptop: `npm start` with no variables at all serves on port 4000 with an
+// SQLite file under ./data/.
+import path from 'node:path';
+import type { Limits } from './domain/validation.ts';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** `file:<path>` (SQLite). */
+  databaseUrl: string;
+  /** SQLite `synchronous` in WAL mode: NORMAL survives process crashes, FULL also power loss. */
+  sqliteSynchronous: 'NORMAL' | 'FULL';
+  adminToken: string | undefined;
+  /** Built-in processors at start. */
+  processors: number;
+  progressIntervalMs: number;
+  leaseMs: number;
+  /** Most queued jobs a `myQueue` snapshot lists (the count is always exact). */
+  myQueueLimit: number;
+  /** Max bytes of an HTTP request body. */
+  maxBodyBytes: number;
+  limits: Limits;
+  logLevel: 'silent' | 'info' | 'debug';
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = allowed.find((a) => a.toLowerCase() === raw.toLowerCase());
+  if (!value) throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+  return value;
+}
+
+export function defaultDatabaseUrl(cwd = process.cwd()): string {
+  return `file:${path.join(cwd, 'data', 'jobline.db')}`;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = env.DATABASE_URL?.trim() || defaultDatabaseUrl();
+  if (!databaseUrl.startsWith('file:')) {
+    throw new ConfigError(`DATABASE_URL must be file:<path> for SQLite (got "${databaseUrl.split(':')[0]}:…")`);
+  }
+  const adminToken = env.JOBLINE_ADMIN_TOKEN?.trim() || undefined;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('JOBLINE_ADMIN_TOKEN must be at least 16 characters');
+  }
+  return {
+    port: int(env, 'PORT', 4000, 0, 65535),
+    host: env.HOST?.trim() || '0.0.0.0',
+    databaseUrl,
+    sqliteSynchronous: oneOf(env, 'JOBLINE_SQLITE_SYNCHRONOUS', 'NORMAL', ['NORMAL', 'FULL'] as const),
+    adminToken,
+    processors: int(env, 'JOBLINE_PROCESSORS', 1, 0, 1000),
+    progressIntervalMs: int(env, 'JOBLINE_PROGRESS_INTERVAL_MS', 1000, 10, 60_000),
+    leaseMs: int(env, 'JOBLINE_LEASE_MS', 30_000, 1000, 3_600_000),
+    myQueueLimit: int(env, 'JOBLINE_MY_QUEUE_LIMIT', 100, 1, 1000),
+    maxBodyBytes: int(env, 'JOBLINE_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    limits: {
+      maxDurationMs: int(env, 'JOBLINE_MAX_DURATION_MS', 24 * 3_600_000, 1, 2_147_483_647),
+      maxPayloadBytes: int(env, 'JOBLINE_MAX_PAYLOAD_BYTES', 64 * 1024, 0, 1024 * 1024),
+      maxBatchSize: int(env, 'JOBLINE_MAX_BATCH', 1000, 1, 10_000),
+      maxPageSize: 100,
+      maxAttempts: 100,
+      defaultMaxAttempts: int(env, 'JOBLINE_DEFAULT_MAX_ATTEMPTS', 3, 1, 100),
+      maxProcessorsPerCall: 100,
+      maxProcessors: 1000,
+    },
+    logLevel: oneOf(env, 'JOBLINE_LOG', 'info', ['silent', 'info', 'debug'] as const),
+  };
+}

@@ -1,0 +1,50 @@
+// Maps errors to what clients see: our named domain errors become the contract's
+// `extensions.code`; GraphQL's own request errors become BAD_USER_INPUT; anything else is
+// masked (logged here, never sent: no stack traces, no SQL).
+import { GraphQLError } from 'graphql';
+import { JoblineError } from '../domain/errors.ts';
+import type { Plugin } from 'graphql-yoga';
+import type { Logger } from '../log.ts';
+
+const CONTRACT_CODES = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED']);
+
+export function createErrorMasker(log: Logger) {
+  return (error: unknown): Error => {
+    const graphqlError = error instanceof GraphQLError ? error : undefined;
+    const original = graphqlError ? graphqlError.originalError : error;
+    const at = graphqlError ? { nodes: graphqlError.nodes, path: graphqlError.path } : {};
+
+    if (original instanceof JoblineError) {
+      return new GraphQLError(original.message, { ...at, extensions: { code: original.code, ...original.details } });
+    }
+    if (graphqlError && (!original || original instanceof GraphQLError)) {
+      // Parse/validation/variable errors, or a scalar that refused its input.
+      const inner = (original as GraphQLError | undefined) ?? graphqlError;
+      const code = inner.extensions?.code;
+      if (typeof code === 'string' && CONTRACT_CODES.has(code)) return graphqlError;
+      return new GraphQLError(inner.message, { ...at, extensions: { code: 'BAD_USER_INPUT' } });
+    }
+    log.error('unexpected error', { error: String((original as Error)?.stack ?? original) });
+    return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  };
+}
+
+/**
+ * Yoga reports request errors (unparseable or invalid operations, bad variables) with its
+ * own codes; the contract calls them all BAD_USER_INPUT.
+ */
+export function contractCodesPlugin(): Plugin {
+  return {
+    onResultProcess({ result }) {
+      for (const single of Array.isArray(result) ? result : [result]) {
+        const errors = (single as { errors?: GraphQLError[] }).errors;
+        for (const error of errors ?? []) {
+          const code = error.extensions?.code;
+          if (typeof code !== 'string' || !CONTRACT_CODES.has(code)) {
+            if (code !== 'INTERNAL_SERVER_ERROR') (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { builder, clampInt } from '../builder.ts';
+import { ProcessorKindEnum, ProcessorStateEnum } from './enums.ts';
+import { JobRef } from './job.ts';
+
+export const ProcessorRef = builder.prismaObject('Processor', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    kind: t.expose('kind', { type: ProcessorKindEnum }),
+    state: t.field({
+      type: ProcessorStateEnum,
+      select: { state: true },
+      resolve: (p, _args, ctx) => ctx.services.dispatcher.liveProcessor(p.id)?.state ?? p.state,
+    }),
+    currentJob: t.field({
+      type: JobRef,
+      nullable: true,
+      resolve: (p, _args, ctx) => {
+        const id = ctx.services.dispatcher.liveProcessor(p.id)?.currentJobId;
+        return id == null ? null : ctx.services.db.job.findUnique({ where: { id } });
+      },
+    }),
+    jobsCompleted: t.int({
+      select: { jobsCompleted: true },
+      resolve: (p, _args, ctx) => ctx.services.dispatcher.liveProcessor(p.id)?.jobsCompleted ?? p.jobsCompleted,
+    }),
+    busyMs: t.int({
+      select: { busyMs: true },
+      description: 'Time spent running jobs (live; capped at the largest GraphQL Int).',
+      resolve: (p, _args, ctx) => clampInt(ctx.services.dispatcher.liveProcessor(p.id)?.busyMs ?? p.busyMs),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    removedAt: t.expose('removedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  addProcessors: t.field({
+    type: [ProcessorRef],
+    authScopes: { admin: true },
+    description: 'Adds built-in processors (1–100 per call); they start taking jobs at once.',
+    args: { count: t.arg.int({ required: true }) },
+    resolve: (_root, { count }, ctx) => ctx.services.queue.addProcessors(count),
+  }),
+  removeProcessor: t.field({
+    type: ProcessorRef,
+    authScopes: { admin: true },
+    description:
+      'drain (default): a busy processor finishes its job first (DRAINING), then goes OFFLINE. ' +
+      'drain: false: its job goes back to the queue, keeping the work done, and it goes OFFLINE at once.',
+    args: { id: t.arg.id({ required: true }), drain: t.arg.boolean({ required: false, defaultValue: true }) },
+    resolve: (_root, args, ctx) => ctx.services.queue.removeProcessor(String(args.id), args.drain ?? true),
+  }),
+}));

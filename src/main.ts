@@ -1,0 +1,53 @@
+// `npm start`: serve Jobline. Everything is configured by environment (src/config.ts).
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { buildApp } from './server/app.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`jobline: ${error.message}`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const log = createLogger(config.logLevel);
+const app = await buildApp(config, { log });
+if (app.createdAdminToken) {
+  // Printed once, on the first start: only its hash is stored.
+  console.log(
+    [
+      '',
+      '  An admin user was created. Its token (shown only now — keep it):',
+      '',
+      `    ${app.createdAdminToken}`,
+      '',
+      '  Or set JOBLINE_ADMIN_TOKEN to choose the admin token yourself.',
+      '',
+    ].join('\n'),
+  );
+}
+const url = await app.start();
+log.info(`serving ${url}`, { database: config.databaseUrl, processors: config.processors });
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: draining`);
+    app.stop().then(
+      () => {
+        log.info('stopped cleanly');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error('stop failed', { error: String(error) });
+        process.exit(1);
+      },
+    );
+  });
+}

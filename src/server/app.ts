@@ -1,0 +1,229 @@
+// buildApp(config) wires the layers together and returns { start, stop }; src/main.ts only
+// calls it. One port serves everything: GraphQL over HTTP (+ GraphiQL) and SSE through
+// graphql-yoga, graphql-ws on the same path, and /healthz, /readyz.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { createYoga } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config.ts';
+import { systemClock, type Clock } from '../domain/clock.ts';
+import { FifoPolicy } from '../domain/fifo.ts';
+import { Dispatcher, type QueueEntry } from '../dispatcher/dispatcher.ts';
+import { busEvents, createEventBus } from '../events/bus.ts';
+import type { Context, Services } from '../graphql/context.ts';
+import { contractCodesPlugin, createErrorMasker } from '../graphql/errors.ts';
+import { schema } from '../graphql/schema/index.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { AuthService } from '../service/auth.ts';
+import { JobService } from '../service/jobs.ts';
+import { QueueService } from '../service/queue.ts';
+import { StreamService } from '../service/streams.ts';
+import { bearerToken } from '../service/tokens.ts';
+import { openDatabase } from '../store/client.ts';
+import { PrismaStore } from '../store/prisma-store.ts';
+
+export interface App {
+  services: Services;
+  /** Set when this start created the admin: its clear token, to show once. */
+  createdAdminToken: string | undefined;
+  /** Listens on config.port (0 = any free port); resolves with the URL of /graphql. */
+  start(): Promise<string>;
+  /** Graceful stop: no new assignments, running jobs recorded, every write committed. */
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  log?: Logger;
+  clock?: Clock;
+  /** Called when a state change cannot be made durable; default: log and exit(1). */
+  onFatal?: (error: unknown) => void;
+}
+
+const GRAPHIQL_QUERY = `# Welcome to Jobline.
+# 1. Open the Headers tab below and put your token in:
+#      { "Authorization": "Bearer <token>" }
+#    The admin token is JOBLINE_ADMIN_TOKEN, or the one the server printed at its first start;
+#    createUser returns a token for each new user.
+# 2. Run this query (the ▶ button).
+query Overview {
+  me { id name role }
+  queueState {
+    policy queuedCount runningCount
+    processors { name state jobsCompleted busyMs currentJob { jobId elapsedMs } }
+  }
+}
+
+# Then try:
+# mutation { submitJob(input: { jobId: "hello-1", durationMs: 3000 }) { id state queuePosition } }
+# subscription { jobProgress(jobId: "hello-1") { state elapsedMs progress queuePosition at } }
+`;
+
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const { db, applied } = await openDatabase(config);
+  if (applied.length > 0) log.info('migrations applied', { applied });
+
+  const store = new PrismaStore(db);
+  const bus = createEventBus();
+  const onFatal =
+    options.onFatal ??
+    ((error: unknown) => {
+      log.error('a state change could not be made durable; exiting so a restart recovers', { error: String(error) });
+      process.exit(1);
+    });
+  const dispatcher = new Dispatcher({
+    store,
+    events: busEvents(bus),
+    policy: new FifoPolicy<QueueEntry>(),
+    clock,
+    log: log.scope('dispatcher'),
+    checkpointMs: config.progressIntervalMs,
+    onFatal,
+  });
+  const auth = new AuthService(db);
+  const { createdToken } = await auth.bootstrapAdmin(config.adminToken);
+  await dispatcher.start(config.processors);
+
+  const jobs = new JobService(db, dispatcher, config.limits, config.myQueueLimit);
+  const services: Services = {
+    config,
+    db,
+    bus,
+    dispatcher,
+    auth,
+    jobs,
+    queue: new QueueService(db, dispatcher, config.limits),
+    streams: new StreamService(db, bus, jobs, config.progressIntervalMs),
+  };
+  const maskError = createErrorMasker(log.scope('graphql'));
+
+  const yoga = createYoga<{ connectionParams?: Record<string, unknown> }, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    // Unexpected errors are logged by the error masker; expected ones (bad input, auth) are not noise.
+    logging: config.logLevel === 'debug' ? 'debug' : false,
+    maskedErrors: { maskError },
+    plugins: [contractCodesPlugin()],
+    graphiql: {
+      title: 'Jobline',
+      defaultQuery: GRAPHIQL_QUERY,
+      headers: JSON.stringify({ Authorization: 'Bearer <paste your token here>' }, null, 2),
+      subscriptionsProtocol: 'WS',
+    },
+    context: async ({ request, connectionParams }) => {
+      const header =
+        (connectionParams?.authorization as string | undefined) ??
+        (connectionParams?.Authorization as string | undefined) ??
+        request?.headers.get('authorization');
+      const token = bearerToken(typeof header === 'string' ? header : undefined);
+      return { caller: token ? await auth.authenticate(token) : undefined, services };
+    },
+  });
+
+  let stopping = false;
+  const server = createServer((req, res) => void route(req, res));
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      if (stopping) return json(res, 503, { status: 'stopping' });
+      try {
+        await db.$queryRawUnsafe('SELECT 1');
+        return json(res, 200, { status: 'ready' });
+      } catch {
+        return json(res, 503, { status: 'database unreachable' });
+      }
+    }
+    if (req.method === 'POST') {
+      const length = Number(req.headers['content-length'] ?? NaN);
+      if (!Number.isFinite(length)) {
+        return graphqlError(res, 411, 'send a Content-Length header with the request body');
+      }
+      if (length > config.maxBodyBytes) {
+        return graphqlError(res, 413, `the request body is ${length} bytes; the limit is ${config.maxBodyBytes}`);
+      }
+    }
+    return yoga(req, res);
+  }
+
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: config.maxBodyBytes });
+  const wsServer = useServer(
+    {
+      execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+      // Through yoga's envelop, so error masking and auth apply to WebSocket operations too.
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        let document;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          return [maskError(error) as GraphQLError];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors.map((e: GraphQLError) => maskError(e) as GraphQLError);
+        return {
+          schema: enveloped.schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      },
+    },
+    wss,
+  );
+
+  return {
+    services,
+    createdAdminToken: createdToken,
+    start: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          const { port } = server.address() as AddressInfo;
+          const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+          resolve(`http://${host}:${port}/graphql`);
+        });
+      }),
+    stop: async () => {
+      if (stopping) return;
+      stopping = true;
+      await dispatcher.stop();
+      await wsServer.dispose();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.committer.idle();
+      await db.$disconnect();
+    },
+  };
+}
+
+type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>;
+
+interface Enveloped {
+  execute: (args: ExecutionArgs) => OperationResult;
+  subscribe: (args: ExecutionArgs) => OperationResult;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function graphqlError(res: ServerResponse, status: number, message: string): void {
+  json(res, status, { errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] });
+}

@@ -1,0 +1,96 @@
+// Authentication and users: tokens are looked up by their hash; the admin is bootstrapped
+// from JOBLINE_ADMIN_TOKEN or created on first start with a token printed once.
+import { randomUUID } from 'node:crypto';
+import { ConflictError } from '../domain/errors.ts';
+import { validateUser, type NewUserInput } from '../domain/validation.ts';
+import type { User } from '../generated/prisma/client.ts';
+import type { Db } from '../store/client.ts';
+import type { Caller, Role } from './caller.ts';
+import { hashToken, newToken } from './tokens.ts';
+
+const CACHE_TTL_MS = 30_000;
+const CACHE_MAX = 10_000;
+
+export interface CreatedUser {
+  user: User;
+  token: string;
+}
+
+export class AuthService {
+  /** token hash → caller; tokens cannot be revoked yet, so a short cache is safe. */
+  private readonly cache = new Map<string, { caller: Caller; until: number }>();
+
+  constructor(private readonly db: Db) {}
+
+  async authenticate(token: string): Promise<Caller | undefined> {
+    const hash = hashToken(token);
+    const hit = this.cache.get(hash);
+    if (hit && hit.until > Date.now()) return hit.caller;
+    const row = await this.db.apiToken.findUnique({
+      where: { hash },
+      select: { user: { select: { id: true, name: true, role: true } } },
+    });
+    if (!row) return undefined;
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(hash, { caller: row.user, until: Date.now() + CACHE_TTL_MS });
+    return row.user;
+  }
+
+  /**
+   * Makes sure an admin can log in. With `configuredToken`, that token belongs to the
+   * `admin` user. Without it, the first start creates the admin and returns its clear
+   * token (to print once); later starts return undefined.
+   */
+  async bootstrapAdmin(configuredToken: string | undefined): Promise<{ createdToken?: string }> {
+    if (configuredToken) {
+      await this.ensureAdminUser();
+      const hash = hashToken(configuredToken);
+      await this.db.apiToken.upsert({
+        where: { hash },
+        create: { id: randomUUID(), hash, userId: 'admin' },
+        update: {},
+      });
+      return {};
+    }
+    if (await this.db.user.findFirst({ where: { role: 'ADMIN' }, select: { id: true } })) return {};
+    await this.ensureAdminUser();
+    const token = newToken();
+    await this.db.apiToken.create({ data: { id: randomUUID(), hash: hashToken(token), userId: 'admin' } });
+    return { createdToken: token };
+  }
+
+  async createUser(input: NewUserInput & { role?: Role | null }): Promise<CreatedUser> {
+    const valid = validateUser(input);
+    const id = valid.id ?? `u_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+    const token = newToken();
+    const taken = await this.db.user.findFirst({
+      where: { OR: [{ id }, { name: valid.name }] },
+      select: { id: true, name: true },
+    });
+    if (taken) {
+      throw new ConflictError(
+        taken.id === id ? `a user with id "${id}" already exists` : `a user named "${valid.name}" already exists`,
+      );
+    }
+    const user = await this.db.user.create({
+      data: {
+        id,
+        name: valid.name,
+        role: input.role ?? 'USER',
+        tier: valid.tier ?? null,
+        weight: valid.weight ?? 1,
+        maxConcurrent: valid.maxConcurrent ?? null,
+        tokens: { create: { id: randomUUID(), hash: hashToken(token) } },
+      },
+    });
+    return { user, token };
+  }
+
+  private async ensureAdminUser(): Promise<void> {
+    await this.db.user.upsert({
+      where: { id: 'admin' },
+      create: { id: 'admin', name: 'admin', role: 'ADMIN' },
+      update: {},
+    });
+  }
+}

@@ -1,0 +1,52 @@
+// Queue state and processor management.
+import { validateProcessorCount, type Limits } from '../domain/validation.ts';
+import type { ProcessorRecord } from '../domain/processor.ts';
+import type { Dispatcher } from '../dispatcher/dispatcher.ts';
+import type { User } from '../generated/prisma/client.ts';
+import type { Db } from '../store/client.ts';
+import type { Caller } from './caller.ts';
+
+export interface QueueStateView {
+  policy: string;
+  queuedCount: number;
+  runningCount: number;
+  users: Array<{ user: User; queued: number; running: number; weight: number; processorMs: number }>;
+}
+
+export class QueueService {
+  constructor(
+    private readonly db: Db,
+    private readonly dispatcher: Dispatcher,
+    private readonly limits: Limits,
+  ) {}
+
+  async state(caller: Caller): Promise<QueueStateView> {
+    const totals = this.dispatcher.totals();
+    const admin = caller.role === 'ADMIN';
+    const loads = this.dispatcher
+      .userLoads(admin ? [] : [caller.id])
+      .filter((load) => admin || load.userId === caller.id);
+    const users = await this.db.user.findMany({ where: { id: { in: loads.map((l) => l.userId) } } });
+    const byId = new Map(users.map((u) => [u.id, u]));
+    return {
+      policy: this.dispatcher.policyName,
+      queuedCount: totals.queued,
+      runningCount: totals.running,
+      users: loads
+        .filter((load) => byId.has(load.userId))
+        .map((load) => {
+          const user = byId.get(load.userId)!;
+          return { user, queued: load.queued, running: load.running, weight: user.weight, processorMs: load.processorMs };
+        }),
+    };
+  }
+
+  addProcessors(count: number): Promise<ProcessorRecord[]> {
+    validateProcessorCount(count, this.dispatcher.totals().processors, this.limits);
+    return this.dispatcher.addProcessors(count);
+  }
+
+  removeProcessor(id: string, drain: boolean): Promise<ProcessorRecord> {
+    return this.dispatcher.removeProcessor(id, drain);
+  }
+}

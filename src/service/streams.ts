@@ -1,0 +1,99 @@
+// Live streams for owners, independent of transport (graphql-ws and SSE both use them).
+// Each subscribes to the bus *before* reading current state, so no change slips between.
+import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
+import { isTerminal, type JobRecord } from '../domain/job.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Db } from '../store/client.ts';
+import type { JobService, QueueSnapshot } from './jobs.ts';
+
+export interface JobProgressEvent {
+  job: JobRecord;
+  state: JobRecord['state'];
+  elapsedMs: number | null;
+  progress: number | null;
+  queuePosition: number | null;
+  at: Date;
+}
+
+/** Slow consumers get the newest events; the terminal one is never dropped (it is last). */
+const STREAM_BUFFER = 32;
+
+export class StreamService {
+  constructor(
+    private readonly db: Db,
+    private readonly bus: EventBus,
+    private readonly jobs: JobService,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Current state at once, then every change and every interval while unfinished; ends after the terminal event. */
+  jobProgress(job: JobRecord): AsyncIterable<JobProgressEvent> {
+    return new Repeater<JobProgressEvent>(async (push, stop) => {
+      const changes = this.bus.subscribe('job', job.id);
+      let latest = (await this.db.job.findUnique({ where: { id: job.id } })) ?? job;
+      const emit = (row: JobRecord) => {
+        const view = this.jobs.view(row);
+        return push({
+          job: row,
+          state: row.state,
+          elapsedMs: view.elapsedMs,
+          progress: view.progress,
+          queuePosition: view.queuePosition,
+          at: new Date(),
+        });
+      };
+      void emit(latest);
+      if (isTerminal(latest.state)) {
+        stop();
+        return;
+      }
+      const timer = setInterval(() => void emit(latest), this.intervalMs);
+      void (async () => {
+        for await (const row of changes) {
+          if (isTerminal(latest.state)) break;
+          latest = row;
+          void emit(row);
+          if (isTerminal(row.state)) {
+            stop();
+            break;
+          }
+        }
+      })();
+      await stop;
+      clearInterval(timer);
+      await changes.return?.();
+    }, new SlidingBuffer(STREAM_BUFFER));
+  }
+
+  /** The user's queue at once, on every change (coalesced), and every interval. */
+  myQueue(userId: string): AsyncIterable<QueueSnapshot> {
+    return new Repeater<QueueSnapshot>(async (push, stop) => {
+      const changes = this.bus.subscribe('userJobs', userId);
+      let due: NodeJS.Timeout | undefined;
+      const send = async () => {
+        due = undefined;
+        try {
+          await push(await this.jobs.snapshot(userId));
+        } catch {
+          stop(); // the database went away: end the stream rather than hang it
+        }
+      };
+      await send();
+      const timer = setInterval(() => void send(), this.intervalMs);
+      void (async () => {
+        for await (const _change of changes) {
+          due ??= setTimeout(() => void send(), 10);
+        }
+      })();
+      await stop;
+      clearInterval(timer);
+      clearTimeout(due);
+      await changes.return?.();
+    }, new SlidingBuffer(1));
+  }
+
+  /** Every job of the user that reaches a terminal state. */
+  jobCompleted(userId: string): AsyncIterable<JobRecord> {
+    return this.bus.subscribe('jobFinished', userId);
+  }
+}

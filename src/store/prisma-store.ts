@@ -1,0 +1,75 @@
+// The dispatcher's store port over Prisma. All writes go through one group committer.
+import type { JobRecord, JobState } from '../domain/job.ts';
+import type { ProcessorRecord } from '../domain/processor.ts';
+import type { DispatcherStore, JobPatch, NewJob, ProcessorPatch } from '../dispatcher/ports.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import type { Db } from './client.ts';
+import { GroupCommitter } from './group-commit.ts';
+
+type Tx = Prisma.TransactionClient;
+
+/** A conditional update found the row in another state: someone else moved it first. */
+export class StaleWriteError extends Error {}
+
+export class PrismaStore implements DispatcherStore {
+  readonly committer: GroupCommitter<Tx>;
+
+  constructor(private readonly db: Db) {
+    this.committer = new GroupCommitter<Tx>((work) => db.$transaction(work, { timeout: 60_000, maxWait: 60_000 }));
+  }
+
+  loadUnfinishedJobs(): Promise<JobRecord[]> {
+    return this.db.job.findMany({ where: { state: { in: ['QUEUED', 'RUNNING'] } }, orderBy: { id: 'asc' } });
+  }
+
+  async maxJobId(): Promise<number> {
+    const row = await this.db.job.aggregate({ _max: { id: true } });
+    return row._max.id ?? 0;
+  }
+
+  loadBuiltinProcessors(): Promise<ProcessorRecord[]> {
+    return this.db.processor.findMany({ where: { kind: 'BUILTIN', removedAt: null }, orderBy: { createdAt: 'asc' } });
+  }
+
+  async loadUserLimits(): Promise<Array<{ id: string; maxConcurrent: number }>> {
+    const rows = await this.db.user.findMany({
+      where: { maxConcurrent: { not: null } },
+      select: { id: true, maxConcurrent: true },
+    });
+    return rows.map((r) => ({ id: r.id, maxConcurrent: r.maxConcurrent! }));
+  }
+
+  async loadProcessorMsByUser(): Promise<Map<string, number>> {
+    const rows = await this.db.job.groupBy({ by: ['userId'], _sum: { runMs: true } });
+    return new Map(rows.map((r) => [r.userId, r._sum.runMs ?? 0]));
+  }
+
+  findJobs(userId: string, jobIds: readonly string[]): Promise<JobRecord[]> {
+    return this.db.job.findMany({ where: { userId, jobId: { in: [...jobIds] } } });
+  }
+
+  insertJobs(jobs: readonly NewJob[]): Promise<JobRecord[]> {
+    return this.committer.write((tx) => tx.job.createManyAndReturn({ data: [...jobs] }));
+  }
+
+  updateJob(id: number, expected: JobState, patch: JobPatch): Promise<JobRecord> {
+    // Conditional on the state we expect, so a write can never resurrect a job that
+    // another path already moved on.
+    return this.committer.write(async (tx) => {
+      try {
+        return await tx.job.update({ where: { id, state: expected }, data: patch });
+      } catch (error) {
+        if ((error as { code?: string }).code === 'P2025') throw new StaleWriteError(`job ${id} is no longer ${expected}`);
+        throw error;
+      }
+    });
+  }
+
+  createProcessors(processors: ReadonlyArray<Pick<ProcessorRecord, 'id' | 'name' | 'kind'>>): Promise<ProcessorRecord[]> {
+    return this.committer.write((tx) => tx.processor.createManyAndReturn({ data: [...processors] }));
+  }
+
+  updateProcessor(id: string, patch: ProcessorPatch): Promise<ProcessorRecord> {
+    return this.committer.write((tx) => tx.processor.update({ where: { id }, data: patch }));
+  }
+}
