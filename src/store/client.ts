@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import Database from 'better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import type { Config } from '../config.ts';
 import { applyMigrations } from './migrate.ts';
@@ -22,9 +23,12 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'sqliteS
 }> {
   const file = sqlitePath(config.databaseUrl);
   mkdirSync(path.dirname(file), { recursive: true });
+  // WAL is a property of the file: switch it once, before any other connection exists.
+  const direct = new Database(file);
+  direct.pragma('journal_mode = WAL');
+  direct.close();
   const applied = await applyMigrations(new PrismaBetterSqlite3({ url: file }));
   const db = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: file }) });
-  await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$executeRawUnsafe(`PRAGMA synchronous = ${config.sqliteSynchronous}`);
   await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
   return { db, applied };

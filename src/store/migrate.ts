@@ -3,7 +3,7 @@
 // Prisma CLI can use it on the same folder).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { noFilters, openSchemaEngine } from './schema-engine.ts';
 
 export const prismaDir = path.resolve(import.meta.dirname, '../../prisma');
@@ -33,14 +33,36 @@ function loadMigrations(dir: string) {
   };
 }
 
+/**
+ * Wraps an adapter factory so every connection the engine opens can be closed afterwards
+ * (freeing the engine does not close them, and SQLite would keep the file busy).
+ */
+function tracked(factory: SqlMigrationAwareDriverAdapterFactory) {
+  const opened: SqlDriverAdapter[] = [];
+  const track = async (connect: () => Promise<SqlDriverAdapter>) => {
+    const adapter = await connect();
+    opened.push(adapter);
+    return adapter;
+  };
+  const wrapped: SqlMigrationAwareDriverAdapterFactory = {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: () => track(() => factory.connect()),
+    connectToShadowDb: () => track(() => factory.connectToShadowDb()),
+  };
+  return { wrapped, closeAll: () => Promise.all(opened.map((adapter) => adapter.dispose())) };
+}
+
 /** Applies every migration not yet applied; returns the names it applied. */
-export async function applyMigrations(adapter: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+export async function applyMigrations(factory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
   const schemaText = readFileSync(path.join(prismaDir, 'schema.prisma'), 'utf8');
-  const engine = await openSchemaEngine(schemaText, adapter);
+  const { wrapped, closeAll } = tracked(factory);
+  const engine = await openSchemaEngine(schemaText, wrapped);
   try {
     const out = await engine.applyMigrations({ migrationsList: loadMigrations(migrationsDir), filters: noFilters });
     return out.appliedMigrationNames;
   } finally {
     engine.free();
+    await closeAll();
   }
 }
