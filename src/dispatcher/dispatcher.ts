@@ -412,8 +412,9 @@ export class Dispatcher {
   }
 
   private async complete(run: Run): Promise<void> {
-    const now = this.clock.now();
-    const totals = this.endRun(run, now);
+    // The timer may fire a hair early by the wall clock; the work is done all the same.
+    const now = Math.max(this.clock.now(), run.segmentStart + run.entry.durationMs - run.progressMs);
+    const totals = this.endRun(run, now, true);
     const written = this.transition(run.entry.id, 'RUNNING', {
       state: 'SUCCEEDED',
       finishedAt: new Date(now),
@@ -443,7 +444,7 @@ export class Dispatcher {
    * Stops a run: books its time and frees its processor (or retires a draining one).
    * The caller persists the job's new state, then calls pump().
    */
-  private endRun(run: Run, now: number): { runMs: number; progressMs: number } {
+  private endRun(run: Run, now: number, completed = false): { runMs: number; progressMs: number } {
     this.clock.clearTimeout(run.timer);
     const totals = this.book(run, now);
     const { entry, processor } = run;
@@ -451,7 +452,7 @@ export class Dispatcher {
     bump(this.runningByUser, entry.userId, -1);
     this.policy.release(entry.userId);
     processor.run = undefined;
-    if (totals.progressMs >= entry.durationMs) {
+    if (completed) {
       processor.record = { ...processor.record, jobsCompleted: processor.record.jobsCompleted + 1 };
     }
     if (processor.draining) void this.retire(processor).catch(this.options.onFatal);

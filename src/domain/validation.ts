@@ -121,7 +121,7 @@ export function validateProcessorCount(count: number, current: number, limits: L
   checkInt(count, 'count', 1, limits.maxProcessorsPerCall);
   if (current + count > limits.maxProcessors) {
     throw new BadInputError(
-      `at most ${limits.maxProcessors} built-in processors may exist (there are ${current}; asked for ${count} more)`,
+      `count: at most ${limits.maxProcessors} built-in processors may exist (there are ${current}; asked for ${count} more)`,
       { field: 'count' },
     );
   }
@@ -141,7 +141,7 @@ export function validateUser(input: NewUserInput): NewUserInput {
     fail('id must be 1–64 characters: letters, digits and . _ - (starting with a letter or digit)', 'id');
   }
   const name = typeof input.name === 'string' ? input.name.trim() : '';
-  if (name.length < 1 || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f]/.test(name)) {
+  if (name.length < 1 || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
     fail(`name must be 1–${MAX_NAME_LENGTH} printable characters`, 'name');
   }
   if (input.tier !== undefined && input.tier !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(input.tier)) {

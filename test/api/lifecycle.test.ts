@@ -65,9 +65,7 @@ describe('job lifecycle with one processor', () => {
     const queued = events.filter((e) => e.state === 'QUEUED');
     if (queued.length > 0) expect(queued[0]!.queuePosition).toBe(1);
     const running = events.filter((e) => e.state === 'RUNNING');
-    // Progress ticks while it runs (interval 100 ms, job 500 ms): several, non-decreasing.
-    expect(running.length).toBeGreaterThanOrEqual(2);
-    for (let i = 1; i < running.length; i++) expect(running[i]!.elapsedMs!).toBeGreaterThanOrEqual(running[i - 1]!.elapsedMs!);
+    expect(running.length).toBeGreaterThanOrEqual(1);
     for (const e of running) {
       expect(e.elapsedMs).toBeGreaterThanOrEqual(0);
       expect(e.elapsedMs).toBeLessThanOrEqual(500);
@@ -79,6 +77,28 @@ describe('job lifecycle with one processor', () => {
     expect(done.job.runMs).toBeGreaterThanOrEqual(495);
     // It waited at least for most of the blocker.
     expect(done.job.waitMs).toBeGreaterThan(0);
+  });
+
+  it('ticks while a job runs, and a cancelled running job ends its stream', async () => {
+    await submit(t.url, alice.token, { jobId: 'long', durationMs: 600_000 });
+    const stream = wsSubscribe<Progress>(ws, PROGRESS, { jobId: 'long' });
+    const running: Progress['jobProgress'][] = [];
+    while (running.length < 3) {
+      const event = (await stream.next()).data!.jobProgress;
+      if (event.state === 'RUNNING') running.push(event);
+    }
+    for (let i = 1; i < running.length; i++) {
+      expect(Date.parse(running[i]!.at)).toBeGreaterThan(Date.parse(running[i - 1]!.at));
+      expect(running[i]!.elapsedMs!).toBeGreaterThanOrEqual(running[i - 1]!.elapsedMs!);
+    }
+    const cancelled = await ok(t.url, alice.token, `mutation { cancelJob(jobId: "long") { state runMs finishedAt processor { state } } }`);
+    expect(cancelled.cancelJob.state).toBe('CANCELLED');
+    expect(cancelled.cancelJob.runMs).toBeGreaterThanOrEqual(running.at(-1)!.elapsedMs!);
+    const rest = await stream.collect((m) => m.data?.jobProgress.state === 'CANCELLED');
+    expect(rest.at(-1)!.data!.jobProgress.state).toBe('CANCELLED');
+    await stream.done();
+    // Cancelling again is idempotent; the processor is free for the next job.
+    expect((await ok(t.url, alice.token, `mutation { cancelJob(jobId: "long") { state } }`)).cancelJob.state).toBe('CANCELLED');
   });
 
   it('records wait and run times consistent with the timestamps', async () => {

@@ -1,0 +1,227 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FifoPolicy } from '../../src/domain/fifo.ts';
+import type { QueuedJob } from '../../src/domain/policy.ts';
+
+const job = (id: number, userId = 'u'): QueuedJob => ({ id, userId, durationMs: 100, priority: 3 });
+
+function policyWith(...jobs: QueuedJob[]): FifoPolicy {
+  const policy = new FifoPolicy();
+  for (const j of jobs) policy.enqueue(j);
+  return policy;
+}
+
+const takeIds = (policy: FifoPolicy, n: number) => Array.from({ length: n }, () => policy.take()?.id);
+
+describe('FifoPolicy', () => {
+  it('starts jobs in submission order, whatever the enqueue order', () => {
+    const policy = policyWith(job(3, 'a'), job(1, 'b'), job(2, 'a'));
+    expect(takeIds(policy, 4)).toEqual([1, 2, 3, undefined]);
+    expect(policy.size).toBe(0);
+  });
+
+  it('ignores a second enqueue of a queued id', () => {
+    const policy = policyWith(job(1), job(1));
+    expect(policy.size).toBe(1);
+    expect(takeIds(policy, 2)).toEqual([1, undefined]);
+  });
+
+  it('skips removed jobs and reports whether a job was queued', () => {
+    const policy = policyWith(job(1), job(2), job(3));
+    expect(policy.remove(2)).toBe(true);
+    expect(policy.remove(2)).toBe(false);
+    expect(policy.has(2)).toBe(false);
+    expect(policy.size).toBe(2);
+    expect(takeIds(policy, 3)).toEqual([1, 3, undefined]);
+    expect(policy.remove(1)).toBe(false); // already taken
+  });
+
+  it('gives a 1-based position counting only queued jobs with smaller ids', () => {
+    const policy = policyWith(job(10), job(20), job(30), job(40));
+    expect([10, 20, 30, 40].map((id) => policy.position(id))).toEqual([1, 2, 3, 4]);
+    policy.remove(20);
+    policy.take(); // 10
+    expect(policy.position(30)).toBe(1);
+    expect(policy.position(40)).toBe(2);
+    expect(policy.position(10)).toBeUndefined();
+    expect(policy.position(20)).toBeUndefined();
+  });
+
+  it('takes a re-enqueued removed job at its original place', () => {
+    const policy = policyWith(job(1), job(2), job(3));
+    policy.remove(1);
+    policy.enqueue(job(1));
+    expect(policy.position(1)).toBe(1);
+    expect(takeIds(policy, 4)).toEqual([1, 2, 3, undefined]);
+  });
+
+  it('returns the object enqueued last for a removed and re-enqueued id', () => {
+    const policy = policyWith(job(1));
+    policy.remove(1);
+    const fresh = { ...job(1), durationMs: 999 };
+    policy.enqueue(fresh);
+    expect(policy.size).toBe(1);
+    expect(policy.take()).toBe(fresh);
+    expect(policy.take()).toBeUndefined();
+  });
+
+  it('never runs more of a capped user’s jobs than its cap', () => {
+    const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'a'));
+    policy.setLimit('a', 2);
+    expect(takeIds(policy, 3)).toEqual([1, 2, undefined]);
+    expect(policy.size).toBe(1);
+    policy.release('a');
+    expect(takeIds(policy, 2)).toEqual([3, undefined]);
+  });
+
+  it('counts jobs marked running against the cap', () => {
+    const policy = policyWith(job(1, 'a'));
+    policy.setLimit('a', 1);
+    policy.markRunning('a');
+    expect(policy.take()).toBeUndefined();
+    policy.release('a');
+    expect(policy.take()?.id).toBe(1);
+  });
+
+  it('does not let a capped user’s next job block other users', () => {
+    const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'b'));
+    policy.setLimit('a', 1);
+    expect(takeIds(policy, 3)).toEqual([1, 3, undefined]);
+  });
+
+  it('puts a parked job back at its original place when a slot frees', () => {
+    const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'b'), job(4, 'b'));
+    policy.setLimit('a', 1);
+    expect(takeIds(policy, 2)).toEqual([1, 3]); // 2 is parked behind a's cap
+    policy.enqueue(job(5, 'c'));
+    policy.release('a');
+    expect(takeIds(policy, 4)).toEqual([2, 4, 5, undefined]);
+  });
+
+  it('keeps a parked job’s queue position and drops it if removed', () => {
+    const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'b'));
+    policy.setLimit('a', 1);
+    expect(takeIds(policy, 2)).toEqual([1, 3]);
+    expect(policy.position(2)).toBe(1);
+    expect(policy.remove(2)).toBe(true);
+    policy.release('a');
+    expect(policy.take()).toBeUndefined();
+  });
+
+  it('lifts the cap with setLimit(undefined)', () => {
+    const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'a'));
+    policy.setLimit('a', 1);
+    expect(takeIds(policy, 2)).toEqual([1, undefined]);
+    policy.setLimit('a', undefined);
+    expect(takeIds(policy, 3)).toEqual([2, 3, undefined]);
+  });
+
+  it('releases parked jobs when the cap is raised', () => {
+    const policy = policyWith(job(1, 'a'), job(2, 'a'));
+    policy.setLimit('a', 1);
+    expect(takeIds(policy, 2)).toEqual([1, undefined]);
+    policy.setLimit('a', 2);
+    expect(policy.take()?.id).toBe(2);
+  });
+});
+
+// ---- model-based property test ----
+
+const USERS = ['a', 'b', 'c'] as const;
+const user = fc.constantFrom(...USERS);
+type Op =
+  | { op: 'enqueue'; user: string }
+  | { op: 'reenqueue'; pick: number }
+  | { op: 'remove'; pick: number }
+  | { op: 'take' }
+  | { op: 'release'; user: string }
+  | { op: 'markRunning'; user: string }
+  | { op: 'setLimit'; user: string; limit: number | undefined };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant('enqueue' as const), user }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant('reenqueue' as const), pick: fc.nat() }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant('remove' as const), pick: fc.nat() }), weight: 1 },
+  { arbitrary: fc.record({ op: fc.constant('take' as const) }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant('release' as const), user }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant('markRunning' as const), user }), weight: 1 },
+  {
+    arbitrary: fc.record({ op: fc.constant('setLimit' as const), user, limit: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }),
+    weight: 2,
+  },
+);
+
+describe('FifoPolicy against a reference model', () => {
+  it('takes the lowest-id queued job whose user is under its cap, and only returns undefined when none is', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 120, size: 'max' }), (ops) => {
+        const policy = new FifoPolicy();
+        const queued = new Map<number, QueuedJob>();
+        const everQueued: QueuedJob[] = [];
+        const running = new Map<string, number>();
+        const limits = new Map<string, number>();
+        const underCap = (u: string) => !limits.has(u) || (running.get(u) ?? 0) < limits.get(u)!;
+        let nextId = 1;
+
+        for (const o of ops) {
+          switch (o.op) {
+            case 'enqueue': {
+              const j = job(nextId++, o.user);
+              everQueued.push(j);
+              policy.enqueue(j);
+              queued.set(j.id, j);
+              break;
+            }
+            case 'reenqueue': {
+              const out = everQueued.filter((j) => !queued.has(j.id));
+              if (out.length === 0) break;
+              const j = out[o.pick % out.length]!;
+              policy.enqueue(j);
+              queued.set(j.id, j);
+              break;
+            }
+            case 'remove': {
+              const id = everQueued.length === 0 ? 1 : everQueued[o.pick % everQueued.length]!.id;
+              expect(policy.remove(id)).toBe(queued.delete(id));
+              break;
+            }
+            case 'take': {
+              const eligible = [...queued.values()].filter((j) => underCap(j.userId)).sort((x, y) => x.id - y.id);
+              const expected = eligible[0];
+              const got = policy.take();
+              // (a) lowest eligible id, (b) never over a cap, (d) undefined only when nothing is eligible
+              expect(got?.id).toBe(expected?.id);
+              if (expected) {
+                queued.delete(expected.id);
+                running.set(expected.userId, (running.get(expected.userId) ?? 0) + 1);
+              }
+              break;
+            }
+            case 'release': {
+              const r = running.get(o.user) ?? 0;
+              if (r === 0) break; // only release what runs
+              policy.release(o.user);
+              running.set(o.user, r - 1);
+              break;
+            }
+            case 'markRunning':
+              policy.markRunning(o.user);
+              running.set(o.user, (running.get(o.user) ?? 0) + 1);
+              break;
+            case 'setLimit':
+              policy.setLimit(o.user, o.limit);
+              if (o.limit === undefined) limits.delete(o.user);
+              else limits.set(o.user, o.limit);
+              break;
+          }
+          // (c) size, membership and positions match the model
+          expect(policy.size).toBe(queued.size);
+          const place = new Map([...queued.keys()].sort((x, y) => x - y).map((id, i) => [id, i + 1]));
+          const ids = everQueued.map((j) => j.id);
+          expect(ids.map((id) => [policy.has(id), policy.position(id)])).toEqual(ids.map((id) => [place.has(id), place.get(id)]));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
