@@ -22,7 +22,12 @@ export function createErrorMasker(log: Logger) {
       const inner = (original as GraphQLError | undefined) ?? graphqlError;
       const code = inner.extensions?.code;
       if (typeof code === 'string' && CONTRACT_CODES.has(code)) return graphqlError;
-      return new GraphQLError(inner.message, { ...at, extensions: { code: 'BAD_USER_INPUT' } });
+      // Relabel in place: the error keeps yoga's own extensions (its `http` status, e.g.
+      // 400 for unparseable JSON) and its identity; only the internal cause is dropped.
+      const extensions = inner.extensions as Record<string, unknown>;
+      delete extensions.originalError;
+      extensions.code = 'BAD_USER_INPUT';
+      return inner;
     }
     log.error('unexpected error', { error: String((original as Error)?.stack ?? original) });
     return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });

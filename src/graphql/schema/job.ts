@@ -1,4 +1,5 @@
 import type { JobRecord } from '../../domain/job.ts';
+import { validatePageSize } from '../../domain/validation.ts';
 import { builder } from '../builder.ts';
 import { JobStateEnum } from './enums.ts';
 
@@ -85,12 +86,16 @@ builder.queryFields((t) => ({
       maxSize: 100,
       authScopes: { authenticated: true },
       args: { filter: t.arg({ type: JobFilter, required: false }) },
-      resolve: (query, _root, args, ctx) =>
-        ctx.services.db.job.findMany({
+      resolve: (query, _root, args, ctx) => {
+        // Refuse oversized pages instead of silently shortening them.
+        validatePageSize(args.first, ctx.services.config.limits);
+        validatePageSize(args.last, ctx.services.config.limits);
+        return ctx.services.db.job.findMany({
           ...query,
           where: ctx.services.jobs.listWhere(ctx.caller!, args.filter as never),
           orderBy: { id: 'asc' },
-        }),
+        });
+      },
     },
     { name: 'JobConnection' },
     { name: 'JobEdge' },
