@@ -1,0 +1,86 @@
+// Operators add and remove processors while work runs; nothing is lost.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from 'graphql-ws';
+import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.ts';
+import { createUser, ok, submit, wsClient, wsSubscribe, type TestUser } from '../helpers/client.ts';
+
+type Progress = { jobProgress: { state: string; elapsedMs: number | null; job: { processor: { id: string } | null } } };
+const PROGRESS = `subscription ($jobId: String!) { jobProgress(jobId: $jobId) { state elapsedMs job { processor { id } } } }`;
+const PROCESSORS = `{ queueState { processors { id name state currentJob { jobId } } } }`;
+
+describe('processor management', () => {
+  let t: TestApp;
+  let user: TestUser;
+  let ws: Client;
+
+  beforeAll(async () => {
+    t = await startApp({ JOBLINE_PROCESSORS: '1' });
+    user = await createUser(t.url, 'frank');
+    ws = wsClient(t.url, user.token);
+  });
+  afterAll(async () => {
+    await ws.dispose();
+    await t.stop();
+  });
+
+  async function runningOn(jobId: string): Promise<string> {
+    const stream = wsSubscribe<Progress>(ws, PROGRESS, { jobId });
+    try {
+      for (;;) {
+        const event = (await stream.next()).data!.jobProgress;
+        if (event.state === 'RUNNING' && event.job.processor) return event.job.processor.id;
+      }
+    } finally {
+      stream.unsubscribe();
+    }
+  }
+
+  it('drains a busy processor: it finishes its job, then goes OFFLINE and leaves the pool', async () => {
+    await submit(t.url, user.token, { jobId: 'drain-me', durationMs: 400 });
+    const processorId = await runningOn('drain-me');
+    const removed = await ok(t.url, ADMIN_TOKEN, `mutation { removeProcessor(id: "${processorId}") { id state } }`);
+    expect(removed.removeProcessor.state).toBe('DRAINING');
+    // A job submitted now must wait: the draining processor takes no new work.
+    await submit(t.url, user.token, { jobId: 'waits', durationMs: 10 });
+
+    const stream = wsSubscribe<Progress>(ws, PROGRESS, { jobId: 'drain-me' });
+    await stream.collect((m) => m.data!.jobProgress.state === 'SUCCEEDED');
+    const after = await ok(t.url, ADMIN_TOKEN, PROCESSORS);
+    expect(after.queueState.processors.map((p: any) => p.id)).not.toContain(processorId);
+    const waiting = await ok(t.url, user.token, `{ job(jobId: "waits") { state queuePosition } }`);
+    expect(waiting.job).toEqual({ state: 'QUEUED', queuePosition: 1 });
+  });
+
+  it('adds processors that start queued work at once', async () => {
+    const added = await ok(t.url, ADMIN_TOKEN, `mutation { addProcessors(count: 2) { id name kind state } }`);
+    expect(added.addProcessors).toHaveLength(2);
+    expect(added.addProcessors.every((p: any) => p.kind === 'BUILTIN')).toBe(true);
+    const stream = wsSubscribe<Progress>(ws, PROGRESS, { jobId: 'waits' });
+    await stream.collect((m) => m.data!.jobProgress.state === 'SUCCEEDED');
+    const names = (await ok(t.url, ADMIN_TOKEN, PROCESSORS)).queueState.processors.map((p: any) => p.name);
+    expect(new Set(names).size).toBe(2);
+  });
+
+  it('removes a busy processor without draining: its job goes back in line with its work and finishes elsewhere', async () => {
+    await submit(t.url, user.token, { jobId: 'moved', durationMs: 800 });
+    const processorId = await runningOn('moved');
+    // Keep the other processor busy so the moved job is seen waiting.
+    await submit(t.url, user.token, { jobId: 'occupy', durationMs: 300 });
+    const stream = wsSubscribe<Progress>(ws, PROGRESS, { jobId: 'moved' });
+    await stream.collect((m) => (m.data!.jobProgress.elapsedMs ?? 0) >= 100);
+    const removed = await ok(t.url, ADMIN_TOKEN, `mutation { removeProcessor(id: "${processorId}", drain: false) { state removedAt } }`);
+    expect(removed.removeProcessor.state).toBe('OFFLINE');
+    expect(removed.removeProcessor.removedAt).not.toBeNull();
+
+    const events = await stream.collect((m) => m.data!.jobProgress.state === 'SUCCEEDED');
+    const states = events.map((m) => m.data!.jobProgress.state);
+    expect(states).toContain('QUEUED');
+    const final = await ok(t.url, user.token, `{ job(jobId: "moved") { state attempts runMs processor { id } } }`);
+    expect(final.job.state).toBe('SUCCEEDED');
+    expect(final.job.attempts).toBe(1);
+    expect(final.job.processor.id).not.toBe(processorId);
+    expect(final.job.runMs).toBeGreaterThanOrEqual(799);
+    const pool = (await ok(t.url, ADMIN_TOKEN, PROCESSORS)).queueState.processors;
+    expect(pool).toHaveLength(1);
+  });
+});
