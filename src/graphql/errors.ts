@@ -22,12 +22,7 @@ export function createErrorMasker(log: Logger) {
       const inner = (original as GraphQLError | undefined) ?? graphqlError;
       const code = inner.extensions?.code;
       if (typeof code === 'string' && CONTRACT_CODES.has(code)) return graphqlError;
-      // Relabel in place: the error keeps yoga's own extensions (its `http` status, e.g.
-      // 400 for unparseable JSON) and its identity; only the internal cause is dropped.
-      const extensions = inner.extensions as Record<string, unknown>;
-      delete extensions.originalError;
-      extensions.code = 'BAD_USER_INPUT';
-      return inner;
+      return relabelRequestError(inner);
     }
     log.error('unexpected error', { error: String((original as Error)?.stack ?? original) });
     return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
@@ -45,11 +40,25 @@ export function contractCodesPlugin(): Plugin {
         const errors = (single as { errors?: GraphQLError[] }).errors;
         for (const error of errors ?? []) {
           const code = error.extensions?.code;
-          if (typeof code !== 'string' || !CONTRACT_CODES.has(code)) {
-            if (code !== 'INTERNAL_SERVER_ERROR') (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+          if (code !== 'INTERNAL_SERVER_ERROR' && !(typeof code === 'string' && CONTRACT_CODES.has(code))) {
+            relabelRequestError(error);
           }
         }
       }
     },
   };
+}
+
+/**
+ * Relabels one of GraphQL's or yoga's own request errors as BAD_USER_INPUT, in place: the
+ * error keeps its identity and yoga's `http` status (400); the internal cause is dropped.
+ * Yoga would answer legacy `application/json` clients 200 for these (its `spec` flag); a
+ * request that was never executed is a client error for every client.
+ */
+function relabelRequestError(error: GraphQLError): GraphQLError {
+  const extensions = error.extensions as Record<string, unknown>;
+  delete extensions.originalError;
+  delete (extensions.http as { spec?: boolean } | undefined)?.spec;
+  extensions.code = 'BAD_USER_INPUT';
+  return error;
 }

@@ -133,8 +133,6 @@ describe('bad input', () => {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          // GraphQL-over-HTTP: 4xx for request errors (legacy application/json gets 200 + errors).
-          accept: 'application/graphql-response+json',
           authorization: `Bearer ${user.token}`,
           ...headers,
         },
@@ -144,7 +142,7 @@ describe('bad input', () => {
     expect(broken.status).toBe(400);
     expect(JSON.stringify(await broken.json())).not.toContain('originalError');
     expect((await post('[]')).status).toBeGreaterThanOrEqual(400);
-    const syntax = await post('{"query":"{ me { id } "}');
+    const syntax = await post('{"query":"{ me { id } "}', { accept: 'application/graphql-response+json' });
     expect(syntax.status).toBe(400);
     expect(((await syntax.json()) as any).errors[0].extensions.code).toBe('BAD_USER_INPUT');
     const huge = await post(JSON.stringify({ query: `{ me { id } }`, variables: { pad: 'z'.repeat(30_000) } }));
@@ -152,6 +150,13 @@ describe('bad input', () => {
     expect(((await huge.json()) as any).errors[0].extensions.code).toBe('BAD_USER_INPUT');
     const unknown = await gql(t.url, user.token, `{ nope }`);
     expect(codeOf(unknown)).toBe('BAD_USER_INPUT');
+    // GraphQL-over-HTTP: operations GraphQL rejects are 400 for graphql-response+json
+    // clients and 200-with-errors for legacy application/json ones.
+    const modern = await post('{"query":"{ nope }"}', { accept: 'application/graphql-response+json' });
+    expect(modern.status).toBe(400);
+    const legacy = await post('{"query":"{ nope }"}', { accept: 'application/json' });
+    expect(legacy.status).toBe(200);
+    expect(((await legacy.json()) as any).errors[0].extensions.code).toBe('BAD_USER_INPUT');
     // Errors never leak internals.
     for (const result of [unknown, await gql(t.url, user.token, SUBMIT, { input: { jobId: 'a', durationMs: -1 } })]) {
       const text = JSON.stringify(result);
