@@ -135,4 +135,19 @@ describe('isolation between users', () => {
       expect(codeOf(await gql(t.url, alice.token, op))).toBe('FORBIDDEN');
     }
   });
+
+  it('shows processors to a user without the other users\u2019 jobs they run', async () => {
+    // Runs last: earlier tests added processors.
+    await submit(t.url, alice.token, { jobId: 'busy', durationMs: 600_000 });
+    const ws = wsSubscribe<{ jobProgress: { state: string } }>(aliceWs, `subscription { jobProgress(jobId: "busy") { state } }`);
+    await ws.collect((m) => m.data!.jobProgress.state === 'RUNNING');
+    ws.unsubscribe();
+    const query = `{ queueState { processors { state currentJob { jobId } } } }`;
+    const asMallory = (await ok(t.url, mallory.token, query)).queueState.processors;
+    expect(asMallory.some((p: any) => p.state === 'BUSY')).toBe(true);
+    expect(asMallory.every((p: any) => p.currentJob === null)).toBe(true);
+    const asAlice = (await ok(t.url, alice.token, query)).queueState.processors;
+    expect(asAlice.map((p: any) => p.currentJob?.jobId)).toContain('busy');
+    await ok(t.url, alice.token, `mutation { cancelJob(jobId: "busy") { state } }`);
+  });
 });

@@ -15,9 +15,12 @@ export const ProcessorRef = builder.prismaObject('Processor', {
     currentJob: t.field({
       type: JobRef,
       nullable: true,
-      resolve: (p, _args, ctx) => {
+      description: "The job it runs now; null when idle, or when the job is someone else's (unless admin).",
+      resolve: async (p, _args, ctx) => {
         const id = ctx.services.dispatcher.liveProcessor(p.id)?.currentJobId;
-        return id == null ? null : ctx.services.db.job.findUnique({ where: { id } });
+        if (id == null || !ctx.caller) return null;
+        const job = await ctx.services.db.job.findUnique({ where: { id } });
+        return job && (ctx.caller.role === 'ADMIN' || job.userId === ctx.caller.id) ? job : null;
       },
     }),
     jobsCompleted: t.int({
