@@ -8,8 +8,10 @@ import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { migrationsDir, prismaDir } from '../src/store/migrate.ts';
 import { noFilters, openSchemaEngine } from '../src/store/schema-engine.ts';
 
+// `--check`: only report whether a migration is due (exit 1 if so); write nothing.
+const check = process.argv[2] === '--check';
 const name = (process.argv[2] ?? '').trim();
-if (!/^[a-z0-9_]{1,60}$/.test(name)) {
+if (!check && !/^[a-z0-9_]{1,60}$/.test(name)) {
   console.error('usage: npm run migrate:new -- <name>   (lower-case letters, digits and _)');
   process.exit(2);
 }
@@ -36,6 +38,10 @@ const sql = result.stdout ?? '';
 if (!sql.trim() || /^-- This is an empty migration/.test(sql.trim())) {
   console.log('The schema has not changed since the last migration: nothing written.');
   process.exit(0);
+}
+if (check) {
+  console.log(`prisma/schema.prisma has changes no migration covers:\n${sql}`);
+  process.exit(1);
 }
 const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
 const dir = path.join(migrationsDir, `${stamp}_${name}`);

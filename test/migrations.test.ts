@@ -11,7 +11,7 @@ const migrations = path.join(root, 'prisma/migrations');
 describe('migrations', () => {
   it('are up to date with prisma/schema.prisma', () => {
     const before = readdirSync(migrations);
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/migrate-new.ts', 'drift_check'], {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/migrate-new.ts', '--check'], {
       cwd: root,
       encoding: 'utf8',
     });
