@@ -1,0 +1,108 @@
+// `npm run bench`: Jobline's benchmark suite. Each scenario runs against its own server
+// process on a fresh SQLite file; the results are printed as one markdown table on stdout
+// (progress goes to stderr).
+//
+// Environment:
+//   BENCH_SCALE=0.1            scales every count below (quick smoke run); default 1
+//   BENCH_ONLY=1,3             run only these scenarios (1 submitJob, 2 submitJobs, 3 latency, 4 drain)
+//   BENCH_SUBMIT_JOBS          scenario 1 jobs (default 5000 × scale)
+//   BENCH_CONCURRENCY          scenario 1 concurrent clients (default 32)
+//   BENCH_BATCH_CALLS          scenario 2 calls (default 20 × scale)
+//   BENCH_BATCH_SIZE           jobs per submitJobs call, scenarios 2 and 4 (default 1000; server max 1000)
+//   BENCH_LATENCY_JOBS         scenario 3 jobs (default 200 × scale)
+//   BENCH_DRAIN_JOBS           scenario 4 jobs (default 10000 × scale)
+//   BENCH_DRAIN_PROCESSORS     scenario 4 processors added (default 8)
+//   BENCH_WARMUP               untimed warm-up jobs before scenarios 1 and 3 (default 200 × scale)
+import { performance } from 'node:perf_hooks';
+import { fmtMiB, machine, markdownTable } from './report.ts';
+import { batchSubmits, drain, latency, singleSubmits, type BenchConfig, type ScenarioResult } from './scenarios.ts';
+import { killAllServers } from './server.ts';
+
+function envNumber(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return Math.max(min, Math.round(fallback));
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number ≥ ${min} (got "${raw}")`);
+  return Math.round(value);
+}
+
+function loadConfig(): { config: BenchConfig; scale: number; only: Set<number> } {
+  const scaleRaw = process.env.BENCH_SCALE?.trim();
+  const scale = scaleRaw ? Number(scaleRaw) : 1;
+  if (!Number.isFinite(scale) || scale <= 0) throw new Error(`BENCH_SCALE must be a positive number (got "${scaleRaw}")`);
+  const onlyRaw = process.env.BENCH_ONLY?.trim();
+  const only = new Set(onlyRaw ? onlyRaw.split(',').map((s) => Number(s.trim())) : [1, 2, 3, 4]);
+  const config: BenchConfig = {
+    submitJobs: envNumber('BENCH_SUBMIT_JOBS', 5000 * scale),
+    concurrency: envNumber('BENCH_CONCURRENCY', 32),
+    batchCalls: envNumber('BENCH_BATCH_CALLS', 20 * scale),
+    batchSize: envNumber('BENCH_BATCH_SIZE', 1000),
+    latencyJobs: envNumber('BENCH_LATENCY_JOBS', 200 * scale, 2),
+    drainJobs: envNumber('BENCH_DRAIN_JOBS', 10_000 * scale),
+    drainProcessors: envNumber('BENCH_DRAIN_PROCESSORS', 8),
+    warmup: envNumber('BENCH_WARMUP', 200 * scale),
+  };
+  return { config, scale, only };
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`[bench] ${signal}: stopping servers\n`);
+    killAllServers();
+    process.exit(130);
+  });
+}
+
+async function main(): Promise<number> {
+  const { config, scale, only } = loadConfig();
+  const scenarios: Array<[number, (cfg: BenchConfig) => Promise<ScenarioResult>]> = [
+    [1, singleSubmits],
+    [2, batchSubmits],
+    [3, latency],
+    [4, drain],
+  ];
+  const host = machine();
+  const started = performance.now();
+  const results: ScenarioResult[] = [];
+  for (const [n, run] of scenarios) {
+    if (only.has(n)) results.push(await run(config));
+  }
+  const elapsed = (performance.now() - started) / 1000;
+
+  const rows: string[][] = [];
+  for (const r of results) {
+    const rss = `${fmtMiB(r.startHwmKb ?? NaN)} → ${r.memory ? fmtMiB(r.memory.servingHwmKb) : 'n/a'}`;
+    const failed = r.notes.find((n) => n.startsWith('FAILED'));
+    if (failed || r.rows.length === 0) rows.push([r.name, r.setup, failed ?? 'FAILED', '', '', rss]);
+    for (const row of r.rows) rows.push([row.metric, r.setup, row.value, row.detail, row.cpu, rss]);
+  }
+  const peaks = results.map((r) => r.memory?.servingHwmKb ?? NaN).filter(Number.isFinite);
+  const launcher = results.map((r) => r.memory?.launcherHwmKb ?? NaN).filter(Number.isFinite);
+
+  const out: string[] = [];
+  out.push('## Jobline benchmark', '');
+  out.push(markdownTable(['Machine', ''], host), '');
+  out.push(
+    markdownTable(['Metric', 'Setup', 'Result', 'Detail', 'CPU during the timed part', 'Server RSS: after start → peak (VmHWM)'], rows),
+    '',
+    `Peak RSS of the serving process, max over scenarios: ${peaks.length ? fmtMiB(Math.max(...peaks)) : 'n/a'}` +
+      (launcher.length ? ` (tsx launcher process: ${fmtMiB(Math.max(...launcher))}, not included).` : '.'),
+    `BENCH_SCALE=${scale}; untimed warm-up: ${config.warmup} jobs (scenario 1), one batch (2), ` +
+      `${Math.max(1, Math.min(20, config.warmup))} jobs (3). Client and server share the machine. Total ${elapsed.toFixed(1)} s.`,
+  );
+  const notes = results.flatMap((r) => r.notes.filter((n) => !n.startsWith('FAILED')).map((n) => `- ${r.name}: ${n}`));
+  if (notes.length > 0) out.push('', 'Notes:', ...notes);
+  console.log(out.join('\n'));
+  return results.some((r) => r.notes.length > 0 || r.rows.length === 0) ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error);
+    killAllServers();
+    process.exitCode = 1;
+  },
+);
