@@ -90,6 +90,8 @@ export class Dispatcher {
   /** Idle processors, in the order they became idle (longest idle first). */
   private readonly idle = new Set<BuiltinProcessor>();
   private readonly runs = new Map<number, Run>();
+  /** Processors whose counters changed since the last checkpoint. */
+  private readonly unsavedStats = new Set<BuiltinProcessor>();
   private readonly queuedByUser = new Map<string, number>();
   private readonly runningByUser = new Map<string, number>();
   private readonly processorMsByUser = new Map<string, number>();
@@ -330,6 +332,7 @@ export class Dispatcher {
     this.accepting = false;
     this.clock.clearTimeout(this.checkpointTimer);
     await Promise.all([...this.runs.values()].map((run) => this.interrupt(run, false)));
+    await this.saveStats();
     this.log.info('dispatcher stopped', { queued: this.policy.size });
   }
 
@@ -436,6 +439,7 @@ export class Dispatcher {
     run.progressMs = Math.min(run.entry.durationMs, run.progressMs + segment);
     const processor = run.processor;
     processor.record = { ...processor.record, busyMs: processor.record.busyMs + segment };
+    this.unsavedStats.add(processor);
     bump(this.processorMsByUser, run.entry.userId, segment);
     return { runMs: run.runMs, progressMs: run.progressMs };
   }
@@ -456,11 +460,7 @@ export class Dispatcher {
       processor.record = { ...processor.record, jobsCompleted: processor.record.jobsCompleted + 1 };
     }
     if (processor.draining) void this.retire(processor).catch(this.options.onFatal);
-    else if (this.processors.has(processor.record.id)) {
-      this.idle.add(processor);
-      const { jobsCompleted, busyMs } = processor.record;
-      void this.store.updateProcessor(processor.record.id, { jobsCompleted, busyMs }).catch(this.options.onFatal);
-    }
+    else if (this.processors.has(processor.record.id)) this.idle.add(processor);
     return totals;
   }
 
@@ -477,6 +477,7 @@ export class Dispatcher {
     if (processor.retired) return processor.retired;
     this.processors.delete(processor.record.id);
     this.idle.delete(processor);
+    this.unsavedStats.delete(processor);
     const { jobsCompleted, busyMs } = processor.record;
     processor.retired = this.store
       .updateProcessor(processor.record.id, {
@@ -521,19 +522,32 @@ export class Dispatcher {
     }, this.options.checkpointMs);
   }
 
-  /** Makes running jobs' time durable, so a crash loses at most one interval of work. */
+  /**
+   * Makes running jobs' time durable, so a crash loses at most one interval of work, and
+   * saves processor counters (kept off the per-job path: they are statistics, and a crash
+   * costs them at most one interval).
+   */
   private async checkpoint(): Promise<void> {
     const now = this.clock.now();
-    const writes = [...this.runs.values()].flatMap((run) => {
+    const writes = [...this.runs.values()].map((run) => {
       const totals = this.book(run, now);
-      const { id, record } = { id: run.entry.id, record: run.processor.record };
-      return [
-        // The run may end before this commits; its end write then wins, so a refusal is fine.
-        this.store.updateJob(id, 'RUNNING', totals).catch((error: unknown) => this.log.debug('checkpoint skipped', { id, error: String(error) })),
-        this.store.updateProcessor(record.id, { busyMs: record.busyMs }).catch(this.options.onFatal),
-      ];
+      const id = run.entry.id;
+      // The run may end before this commits; its end write then wins, so a refusal is fine.
+      return this.store
+        .updateJob(id, 'RUNNING', totals)
+        .catch((error: unknown) => this.log.debug('checkpoint skipped', { id, error: String(error) }));
     });
-    await Promise.all(writes);
+    await Promise.all([...writes, this.saveStats()]);
+  }
+
+  private async saveStats(): Promise<void> {
+    const dirty = [...this.unsavedStats];
+    this.unsavedStats.clear();
+    await Promise.all(
+      dirty.map(({ record: { id, jobsCompleted, busyMs } }) =>
+        this.store.updateProcessor(id, { jobsCompleted, busyMs }).catch(this.options.onFatal),
+      ),
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 // buildApp(config) wires the layers together and returns { start, stop }; src/main.ts only
 // calls it. One port serves everything: GraphQL over HTTP (+ GraphiQL) and SSE through
-// graphql-yoga, graphql-ws on the same path, and /healthz, /readyz.
+// graphql-yoga, graphql-ws on the same path, and /healthz, /readyz, /metrics.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
@@ -22,7 +22,9 @@ import { QueueService } from '../service/queue.ts';
 import { StreamService } from '../service/streams.ts';
 import { bearerToken } from '../service/tokens.ts';
 import { openDatabase } from '../store/client.ts';
+import type { GroupCommitter } from '../store/group-commit.ts';
 import { PrismaStore } from '../store/prisma-store.ts';
+import { renderMetrics } from './metrics.ts';
 
 export interface App {
   services: Services;
@@ -83,7 +85,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     checkpointMs: config.progressIntervalMs,
     onFatal,
   });
-  const auth = new AuthService(db);
+  const auth = new AuthService(db, (work) => store.write(work));
   const { createdToken } = await auth.bootstrapAdmin(config.adminToken);
   await dispatcher.start(config.processors);
 
@@ -130,6 +132,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      return void res.end(renderMetrics(dispatcher, store.committer as GroupCommitter<unknown>));
+    }
     if (path === '/readyz') {
       if (stopping) return json(res, 503, { status: 'stopping' });
       try {

@@ -5,6 +5,7 @@ import { ConflictError } from '../domain/errors.ts';
 import { validateUser, type NewUserInput } from '../domain/validation.ts';
 import type { User } from '../generated/prisma/client.ts';
 import type { Db } from '../store/client.ts';
+import type { Tx } from '../store/prisma-store.ts';
 import type { Caller, Role } from './caller.ts';
 import { hashToken, newToken } from './tokens.ts';
 
@@ -20,7 +21,11 @@ export class AuthService {
   /** token hash → caller; tokens cannot be revoked yet, so a short cache is safe. */
   private readonly cache = new Map<string, { caller: Caller; until: number }>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** The store's write path (group commit): all writes go through it. */
+    private readonly write: <T>(work: (tx: Tx) => Promise<T>) => Promise<T>,
+  ) {}
 
   async authenticate(token: string): Promise<Caller | undefined> {
     const hash = hashToken(token);
@@ -43,19 +48,19 @@ export class AuthService {
    */
   async bootstrapAdmin(configuredToken: string | undefined): Promise<{ createdToken?: string }> {
     if (configuredToken) {
-      await this.ensureAdminUser();
       const hash = hashToken(configuredToken);
-      await this.db.apiToken.upsert({
-        where: { hash },
-        create: { id: randomUUID(), hash, userId: 'admin' },
-        update: {},
+      await this.write(async (tx) => {
+        await ensureAdminUser(tx);
+        await tx.apiToken.upsert({ where: { hash }, create: { id: randomUUID(), hash, userId: 'admin' }, update: {} });
       });
       return {};
     }
     if (await this.db.user.findFirst({ where: { role: 'ADMIN' }, select: { id: true } })) return {};
-    await this.ensureAdminUser();
     const token = newToken();
-    await this.db.apiToken.create({ data: { id: randomUUID(), hash: hashToken(token), userId: 'admin' } });
+    await this.write(async (tx) => {
+      await ensureAdminUser(tx);
+      await tx.apiToken.create({ data: { id: randomUUID(), hash: hashToken(token), userId: 'admin' } });
+    });
     return { createdToken: token };
   }
 
@@ -72,25 +77,24 @@ export class AuthService {
         taken.id === id ? `a user with id "${id}" already exists` : `a user named "${valid.name}" already exists`,
       );
     }
-    const user = await this.db.user.create({
-      data: {
-        id,
-        name: valid.name,
-        role: input.role ?? 'USER',
-        tier: valid.tier ?? null,
-        weight: valid.weight ?? 1,
-        maxConcurrent: valid.maxConcurrent ?? null,
-        tokens: { create: { id: randomUUID(), hash: hashToken(token) } },
-      },
+    const data = {
+      id,
+      name: valid.name,
+      role: input.role ?? 'USER',
+      tier: valid.tier ?? null,
+      weight: valid.weight ?? 1,
+      maxConcurrent: valid.maxConcurrent ?? null,
+      tokens: { create: { id: randomUUID(), hash: hashToken(token) } },
+    };
+    const user = await this.write((tx) => tx.user.create({ data })).catch((error: unknown) => {
+      // Two concurrent creations of one name or id: the second loses here.
+      if ((error as { code?: string }).code === 'P2002') throw new ConflictError(`user "${valid.name}" already exists`);
+      throw error;
     });
     return { user, token };
   }
+}
 
-  private async ensureAdminUser(): Promise<void> {
-    await this.db.user.upsert({
-      where: { id: 'admin' },
-      create: { id: 'admin', name: 'admin', role: 'ADMIN' },
-      update: {},
-    });
-  }
+async function ensureAdminUser(tx: Tx): Promise<void> {
+  await tx.user.upsert({ where: { id: 'admin' }, create: { id: 'admin', name: 'admin', role: 'ADMIN' }, update: {} });
 }

@@ -30,6 +30,8 @@ export interface JobFilter {
 }
 
 export class JobService {
+  private readonly knownUsers = new Set<string>();
+
   constructor(
     private readonly db: Db,
     private readonly dispatcher: Dispatcher,
@@ -104,7 +106,10 @@ export class JobService {
   }
 
   private async requireUser(userId: string): Promise<void> {
+    // Users are never deleted, so one successful lookup per user is enough.
+    if (this.knownUsers.has(userId)) return;
     const user = await this.db.user.findUnique({ where: { id: userId }, select: { id: true } });
     if (!user) throw new NotFoundError(`no user with id "${userId}"`);
+    this.knownUsers.add(userId);
   }
 }

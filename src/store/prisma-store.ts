@@ -6,7 +6,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from './client.ts';
 import { GroupCommitter } from './group-commit.ts';
 
-type Tx = Prisma.TransactionClient;
+export type Tx = Prisma.TransactionClient;
 
 /** A conditional update found the row in another state: someone else moved it first. */
 export class StaleWriteError extends Error {}
@@ -16,6 +16,14 @@ export class PrismaStore implements DispatcherStore {
 
   constructor(private readonly db: Db) {
     this.committer = new GroupCommitter<Tx>((work) => db.$transaction(work, { timeout: 60_000, maxWait: 60_000 }));
+  }
+
+  /**
+   * Every write of the app goes through here. SQLite has one connection: a write made
+   * beside the committer could land inside an open batch transaction and share its fate.
+   */
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.committer.write(work);
   }
 
   loadUnfinishedJobs(): Promise<JobRecord[]> {

@@ -40,4 +40,22 @@ describe('transports', () => {
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready' });
   });
+
+  it('exports Prometheus metrics that follow the queue', async () => {
+    const metrics = async () => {
+      const res = await fetch(t.url.replace('/graphql', '/metrics'));
+      expect(res.headers.get('content-type')).toContain('text/plain');
+      return res.text();
+    };
+    const before = await metrics();
+    expect(before).toContain('# TYPE jobline_jobs_queued gauge');
+    expect(before).toMatch(/^jobline_processors\{state="IDLE"\} 1$/m);
+    const completed = (text: string) => Number(/^jobline_processor_jobs_completed_total\{[^}]*\} (\d+)$/m.exec(text)![1]);
+    const done = completed(before);
+    await submit(t.url, user.token, { jobId: 'metered', durationMs: 0 });
+    const stream = sseSubscribe<{ jobProgress: { state: string } }>(t.url, user.token, `subscription { jobProgress(jobId: "metered") { state } }`);
+    await stream.collect((m) => m.data?.jobProgress.state === 'SUCCEEDED');
+    expect(completed(await metrics())).toBe(done + 1);
+    expect(await metrics()).toMatch(/^jobline_commit_batches_total [1-9]\d*$/m);
+  });
 });
