@@ -30,9 +30,6 @@ if (app.createdAdminToken) {
     ].join('\n'),
   );
 }
-const url = await app.start();
-log.info(`serving ${url}`, { database: config.databaseUrl, processors: config.processors });
-
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
@@ -51,3 +48,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     );
   });
 }
+
+// Signal handlers are in place before anyone is told where to connect.
+const url = await app.start();
+// Printed even when JOBLINE_LOG=silent: scripts and tests read the port from it.
+console.log(`serving ${url}`);
+log.info('started', { database: config.databaseUrl, processors: config.processors });

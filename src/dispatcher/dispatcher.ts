@@ -9,7 +9,7 @@
 import type { Clock } from '../domain/clock.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { DEFAULT_PRIORITY, sameSpec, type JobSpec } from '../domain/validation.ts';
-import { isTerminal, progressOf, remainingMs, type JobRecord } from '../domain/job.ts';
+import { assertTransition, isTerminal, progressOf, remainingMs, segmentMs, type JobRecord } from '../domain/job.ts';
 import type { QueuedJob, SchedulingPolicy } from '../domain/policy.ts';
 import type { ProcessorRecord } from '../domain/processor.ts';
 import type { Logger } from '../log.ts';
@@ -133,9 +133,10 @@ export class Dispatcher {
     const existing = await this.store.loadBuiltinProcessors();
     this.nextProcessorNumber =
       Math.max(0, ...existing.map((p) => Number(/^builtin-(\d+)$/.exec(p.name)?.[1] ?? 0))) + 1;
-    const keep = existing.slice(0, builtinProcessors);
+    // A processor being drained when the server stopped was on its way out: retire it.
+    const keep = existing.filter((p) => p.state !== 'DRAINING').slice(0, builtinProcessors);
     const now = new Date(this.clock.now());
-    for (const record of existing.slice(builtinProcessors)) {
+    for (const record of existing.filter((p) => !keep.includes(p))) {
       await this.store.updateProcessor(record.id, { state: 'OFFLINE', removedAt: now });
     }
     for (const record of keep) {
@@ -195,7 +196,10 @@ export class Dispatcher {
         const key = keyOf(userId, job.jobId);
         this.inFlight.set(
           key,
-          byJobId.then((m) => m.get(job.jobId)).finally(() => this.inFlight.delete(key)),
+          byJobId.then(
+            (m) => m.get(job.jobId),
+            () => undefined, // the submitter sees the failure; waiters just look again
+          ).finally(() => this.inFlight.delete(key)),
         );
       }
       const rows = await insert;
@@ -253,9 +257,11 @@ export class Dispatcher {
     if (processor.run && drain) {
       if (processor.draining) return processor.record;
       processor.draining = true;
-      processor.record = await this.store.updateProcessor(id, { state: 'DRAINING' });
+      await this.store.updateProcessor(id, { state: 'DRAINING' });
+      // Keep the live counters (the row holds them only as of the last checkpoint).
+      processor.record = { ...processor.record, state: 'DRAINING' };
       this.events.queueChanged();
-      return processor.record;
+      return processor.retired ? await processor.retired : processor.record;
     }
     if (processor.run) {
       processor.draining = true; // so the freed processor retires instead of taking more work
@@ -433,7 +439,7 @@ export class Dispatcher {
    * owner, and starts a new segment. Returns the job's totals.
    */
   private book(run: Run, now: number): { runMs: number; progressMs: number } {
-    const segment = Math.max(0, now - run.segmentStart);
+    const segment = segmentMs(run, now);
     run.segmentStart = now;
     run.runMs += segment;
     run.progressMs = Math.min(run.entry.durationMs, run.progressMs + segment);
@@ -464,13 +470,17 @@ export class Dispatcher {
     return totals;
   }
 
-  /** Puts a running job back in the queue with the work it has done. */
+  /**
+   * Puts a running job back in the queue with the work it has done. It is back in line in
+   * memory before the write is issued, so a cancel arriving meanwhile finds it there (and
+   * its CANCELLED write commits after this QUEUED one: writes keep their order).
+   */
   private async interrupt(run: Run, requeue: boolean): Promise<void> {
     const totals = this.endRun(run, this.clock.now());
-    const row = await this.transition(run.entry.id, 'RUNNING', { state: 'QUEUED', processorId: null, ...totals });
-    if (requeue) this.enqueue(entryOf(row));
-    this.events.jobChanged(row);
+    if (requeue) this.enqueue({ ...run.entry, ...totals });
+    const written = this.transition(run.entry.id, 'RUNNING', { state: 'QUEUED', processorId: null, ...totals });
     this.pump();
+    this.events.jobChanged(await written);
   }
 
   private retire(processor: BuiltinProcessor): Promise<ProcessorRecord> {
@@ -502,6 +512,7 @@ export class Dispatcher {
 
   /** A state change the dispatcher has already made in memory: failing to persist it is fatal. */
   private async transition(id: number, expected: JobRecord['state'], patch: JobPatch): Promise<JobRecord> {
+    if (patch.state) assertTransition(expected, patch.state);
     try {
       return await this.store.updateJob(id, expected, patch);
     } catch (error) {
@@ -511,15 +522,20 @@ export class Dispatcher {
   }
 
   private segment(run: Run): number {
-    return Math.max(0, this.clock.now() - run.segmentStart);
+    return segmentMs(run, this.clock.now());
   }
 
+  /** A fixed cadence: the next checkpoint does not wait for this one's commit. */
   private scheduleCheckpoint(): void {
-    this.checkpointTimer = this.clock.setTimeout(() => {
-      void this.checkpoint().finally(() => {
-        if (this.accepting) this.scheduleCheckpoint();
-      });
-    }, this.options.checkpointMs);
+    let busy = false;
+    const tick = () => {
+      if (!this.accepting) return;
+      this.checkpointTimer = this.clock.setTimeout(tick, this.options.checkpointMs);
+      if (busy) return; // the previous one is still committing
+      busy = true;
+      void this.checkpoint().finally(() => (busy = false));
+    };
+    this.checkpointTimer = this.clock.setTimeout(tick, this.options.checkpointMs);
   }
 
   /**

@@ -63,11 +63,6 @@ export function segmentMs(run: RunSegment, now: number): number {
   return Math.max(0, now - run.segmentStart);
 }
 
-/** Work the current attempt has done so far. */
-export function elapsedMs(job: Pick<JobRecord, 'progressMs'>, run: RunSegment, now: number): number {
-  return job.progressMs + segmentMs(run, now);
-}
-
 /** Work left before a built-in processor completes the job. */
 export function remainingMs(job: Pick<JobRecord, 'durationMs' | 'progressMs'>): number {
   return Math.max(0, job.durationMs - job.progressMs);

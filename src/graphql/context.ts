@@ -1,7 +1,6 @@
 // What every resolver receives: who is calling, and the service API.
 import type { Config } from '../config.ts';
 import type { Dispatcher } from '../dispatcher/dispatcher.ts';
-import type { EventBus } from '../events/bus.ts';
 import type { AuthService } from '../service/auth.ts';
 import type { Caller } from '../service/caller.ts';
 import type { JobService } from '../service/jobs.ts';
@@ -12,7 +11,6 @@ import type { Db } from '../store/client.ts';
 export interface Services {
   config: Config;
   db: Db;
-  bus: EventBus;
   dispatcher: Dispatcher;
   auth: AuthService;
   jobs: JobService;

@@ -65,10 +65,10 @@ query Overview {
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const { db, applied } = await openDatabase(config);
+  const { db, writer, applied } = await openDatabase(config);
   if (applied.length > 0) log.info('migrations applied', { applied });
 
-  const store = new PrismaStore(db);
+  const store = new PrismaStore(db, writer);
   const bus = createEventBus();
   const onFatal =
     options.onFatal ??
@@ -93,7 +93,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const services: Services = {
     config,
     db,
-    bus,
     dispatcher,
     auth,
     jobs,
@@ -213,7 +212,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         server.closeAllConnections();
       });
       await store.committer.idle();
-      await db.$disconnect();
+      await Promise.all([db.$disconnect(), writer.$disconnect()]);
     },
   };
 }

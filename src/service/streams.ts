@@ -1,5 +1,6 @@
 // Live streams for owners, independent of transport (graphql-ws and SSE both use them).
-// Each subscribes to the bus *before* reading current state, so no change slips between.
+// Each starts listening on the bus *before* reading current state, so no change slips
+// between (the bus's iterators are lazy: `listen` makes them register at once).
 import { Repeater, SlidingBuffer } from '@repeaterjs/repeater';
 import { isTerminal, type JobRecord } from '../domain/job.ts';
 import type { EventBus } from '../events/bus.ts';
@@ -17,6 +18,7 @@ export interface JobProgressEvent {
 
 /** Slow consumers get the newest events; the terminal one is never dropped (it is last). */
 const STREAM_BUFFER = 32;
+const COMPLETION_BUFFER = 1000;
 
 export class StreamService {
   constructor(
@@ -29,7 +31,7 @@ export class StreamService {
   /** Current state at once, then every change and every interval while unfinished; ends after the terminal event. */
   jobProgress(job: JobRecord): AsyncIterable<JobProgressEvent> {
     return new Repeater<JobProgressEvent>(async (push, stop) => {
-      const changes = this.bus.subscribe('job', job.id);
+      const changes = listen(this.bus.subscribe('job', job.id));
       let latest = (await this.db.job.findUnique({ where: { id: job.id } })) ?? job;
       const emit = (row: JobRecord) => {
         const view = this.jobs.view(row);
@@ -61,14 +63,14 @@ export class StreamService {
       })();
       await stop;
       clearInterval(timer);
-      await changes.return?.();
+      await changes.return();
     }, new SlidingBuffer(STREAM_BUFFER));
   }
 
   /** The user's queue at once, on every change (coalesced), and every interval. */
   myQueue(userId: string): AsyncIterable<QueueSnapshot> {
     return new Repeater<QueueSnapshot>(async (push, stop) => {
-      const changes = this.bus.subscribe('userJobs', userId);
+      const changes = listen(this.bus.subscribe('userJobs', userId));
       let due: NodeJS.Timeout | undefined;
       const send = async () => {
         due = undefined;
@@ -88,12 +90,41 @@ export class StreamService {
       await stop;
       clearInterval(timer);
       clearTimeout(due);
-      await changes.return?.();
+      await changes.return();
     }, new SlidingBuffer(1));
   }
 
   /** Every job of the user that reaches a terminal state. */
   jobCompleted(userId: string): AsyncIterable<JobRecord> {
-    return this.bus.subscribe('jobFinished', userId);
+    // Bounded: a client that stops reading loses the oldest notifications (each is also
+    // in `jobs`), never the server's memory — or the server, as an overflowing bus would.
+    return new Repeater<JobRecord>(async (push, stop) => {
+      const finished = listen(this.bus.subscribe('jobFinished', userId));
+      void (async () => {
+        for await (const job of finished) void push(job);
+      })();
+      await stop;
+      await finished.return();
+    }, new SlidingBuffer(COMPLETION_BUFFER));
   }
+}
+
+/**
+ * Starts a lazy bus iterator listening now, and yields what it hears from then on. The
+ * returned iterator is single-use, as the bus's are.
+ */
+function listen<T>(source: AsyncIterable<T>): AsyncIterableIterator<T> & { return(): Promise<IteratorResult<T>> } {
+  const iterator = source[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<T>> | undefined = iterator.next(); // registers the listener
+  return {
+    next: () => {
+      const result = pending ?? iterator.next();
+      pending = undefined;
+      return result;
+    },
+    return: async () => (iterator.return ? iterator.return() : { done: true as const, value: undefined }),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

@@ -17,8 +17,16 @@ export function sqlitePath(databaseUrl: string): string {
   return path.resolve(databaseUrl.slice('file:'.length));
 }
 
+/**
+ * Opens the database: migrations first, then two clients on two connections. `writer` is
+ * for the group committer alone; `db` serves every read. SQLite has one connection per
+ * client, so a read on the writer's connection would run inside an open batch transaction
+ * and could see changes that are not committed yet; in WAL mode a separate reader sees only
+ * committed data.
+ */
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'sqliteSynchronous'>): Promise<{
   db: Db;
+  writer: Db;
   applied: string[];
 }> {
   const file = sqlitePath(config.databaseUrl);
@@ -28,8 +36,11 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'sqliteS
   direct.pragma('journal_mode = WAL');
   direct.close();
   const applied = await applyMigrations(new PrismaBetterSqlite3({ url: file }));
-  const db = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: file }) });
-  await db.$executeRawUnsafe(`PRAGMA synchronous = ${config.sqliteSynchronous}`);
-  await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
-  return { db, applied };
+  const open = async () => {
+    const client = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: file }) });
+    await client.$executeRawUnsafe(`PRAGMA synchronous = ${config.sqliteSynchronous}`);
+    await client.$executeRawUnsafe('PRAGMA foreign_keys = ON');
+    return client;
+  };
+  return { db: await open(), writer: await open(), applied };
 }

@@ -14,8 +14,12 @@ export class StaleWriteError extends Error {}
 export class PrismaStore implements DispatcherStore {
   readonly committer: GroupCommitter<Tx>;
 
-  constructor(private readonly db: Db) {
-    this.committer = new GroupCommitter<Tx>((work) => db.$transaction(work, { timeout: 60_000, maxWait: 60_000 }));
+  /** `db` serves reads; `writer` (its own connection) is used only inside the committer. */
+  constructor(
+    private readonly db: Db,
+    writer: Db,
+  ) {
+    this.committer = new GroupCommitter<Tx>((work) => writer.$transaction(work, { timeout: 60_000, maxWait: 60_000 }));
   }
 
   /**
@@ -36,7 +40,10 @@ export class PrismaStore implements DispatcherStore {
   }
 
   loadBuiltinProcessors(): Promise<ProcessorRecord[]> {
-    return this.db.processor.findMany({ where: { kind: 'BUILTIN', removedAt: null }, orderBy: { createdAt: 'asc' } });
+    return this.db.processor.findMany({
+      where: { kind: 'BUILTIN', removedAt: null },
+      orderBy: [{ createdAt: 'asc' }, { name: 'asc' }],
+    });
   }
 
   async loadUserLimits(): Promise<Array<{ id: string; maxConcurrent: number }>> {
