@@ -1,22 +1,36 @@
 // FIFO: jobs start in global submission order. A user at its `maxConcurrent` cap does not
-// block anyone: its next job is parked until one of its jobs stops, then goes back in line
-// at its original place.
+// block anyone: its jobs keep their places and the next runnable job starts instead.
 //
-// Cost: take/enqueue/remove O(log n) amortized (removal is lazy: a removed job is skipped
-// when it reaches the top of the heap); position O(log n) through a counting tree.
+// Structure: one heap of queued jobs per user (by id), and a heap of the users who may
+// start a job now, keyed by the id of their first queued job. The next job is the first job
+// of the first ready user. A user at its cap is simply not in the ready heap.
+//
+// Cost: enqueue, take and release O(log n); remove O(1) now and O(log n) amortized later
+// (removal is lazy: a removed job is dropped when it reaches the top of its user's heap);
+// position O(log n) through a counting tree over job ids.
 import { CountingTree } from './counting-tree.ts';
 import { Heap } from './heap.ts';
 import type { QueuedJob, SchedulingPolicy } from './policy.ts';
 
+interface UserLine<J> {
+  userId: string;
+  jobs: Heap<J>;
+  running: number;
+  limit: number | undefined;
+}
+
+/** A user's place in the ready heap, valid while `firstId` is still its first job. */
+interface ReadyEntry<J> {
+  line: UserLine<J>;
+  firstId: number;
+}
+
 export class FifoPolicy<J extends QueuedJob = QueuedJob> implements SchedulingPolicy<J> {
   readonly name = 'fifo' as const;
   private readonly queued = new Map<number, J>();
-  private readonly line = new Heap<J>((a, b) => a.id < b.id);
+  private readonly lines = new Map<string, UserLine<J>>();
+  private readonly ready = new Heap<ReadyEntry<J>>((a, b) => a.firstId < b.firstId);
   private readonly ahead = new CountingTree();
-  /** Jobs whose owner was at its cap when they reached the front, by user. */
-  private readonly parked = new Map<string, J[]>();
-  private readonly running = new Map<string, number>();
-  private readonly limits = new Map<string, number>();
 
   get size(): number {
     return this.queued.size;
@@ -26,7 +40,9 @@ export class FifoPolicy<J extends QueuedJob = QueuedJob> implements SchedulingPo
     if (this.queued.has(job.id)) return;
     this.queued.set(job.id, job);
     this.ahead.add(job.id, 1);
-    this.line.push(job);
+    const line = this.line(job.userId);
+    line.jobs.push(job);
+    if (this.first(line) === job) this.markReady(line);
   }
 
   has(id: number): boolean {
@@ -41,52 +57,65 @@ export class FifoPolicy<J extends QueuedJob = QueuedJob> implements SchedulingPo
 
   take(): J | undefined {
     for (;;) {
-      const job = this.line.pop();
-      if (!job) return undefined;
-      if (this.queued.get(job.id) !== job) continue; // removed while waiting
-      if (this.atCap(job.userId)) {
-        const list = this.parked.get(job.userId) ?? [];
-        list.push(job);
-        this.parked.set(job.userId, list);
+      const entry = this.ready.pop();
+      if (!entry) return undefined;
+      const { line } = entry;
+      const first = this.first(line);
+      // Stale: the user's first job changed (taken, removed) or the user is at its cap.
+      if (!first || first.id !== entry.firstId || this.atCap(line)) {
+        if (first && first.id !== entry.firstId) this.markReady(line);
         continue;
       }
-      this.remove(job.id);
-      this.running.set(job.userId, (this.running.get(job.userId) ?? 0) + 1);
-      return job;
+      line.jobs.pop();
+      this.remove(first.id);
+      line.running++;
+      this.markReady(line);
+      return first;
     }
   }
 
   release(userId: string): void {
-    const count = (this.running.get(userId) ?? 0) - 1;
-    if (count > 0) this.running.set(userId, count);
-    else this.running.delete(userId);
-    this.unpark(userId);
-  }
-
-  markRunning(userId: string): void {
-    this.running.set(userId, (this.running.get(userId) ?? 0) + 1);
+    const line = this.line(userId);
+    line.running = Math.max(0, line.running - 1);
+    this.markReady(line);
   }
 
   setLimit(userId: string, maxConcurrent: number | undefined): void {
-    if (maxConcurrent === undefined) this.limits.delete(userId);
-    else this.limits.set(userId, maxConcurrent);
-    this.unpark(userId);
+    const line = this.line(userId);
+    line.limit = maxConcurrent;
+    this.markReady(line);
   }
 
   position(id: number): number | undefined {
     return this.queued.has(id) ? this.ahead.countBelow(id) + 1 : undefined;
   }
 
-  private atCap(userId: string): boolean {
-    const limit = this.limits.get(userId);
-    return limit !== undefined && (this.running.get(userId) ?? 0) >= limit;
+  private line(userId: string): UserLine<J> {
+    let line = this.lines.get(userId);
+    if (!line) {
+      line = { userId, jobs: new Heap<J>((a, b) => a.id < b.id), running: 0, limit: undefined };
+      this.lines.set(userId, line);
+    }
+    return line;
   }
 
-  private unpark(userId: string): void {
-    if (this.atCap(userId)) return;
-    const list = this.parked.get(userId);
-    if (!list) return;
-    this.parked.delete(userId);
-    for (const job of list) if (this.queued.get(job.id) === job) this.line.push(job);
+  /** The user's first job still queued, dropping removed ones from the top. */
+  private first(line: UserLine<J>): J | undefined {
+    for (;;) {
+      const top = line.jobs.peek();
+      if (!top || this.queued.get(top.id) === top) return top;
+      line.jobs.pop();
+    }
+  }
+
+  /** Puts the user in the ready heap if it may start its first job; forgets idle users. */
+  private markReady(line: UserLine<J>): void {
+    const first = this.first(line);
+    if (first && !this.atCap(line)) this.ready.push({ line, firstId: first.id });
+    else if (!first && line.running === 0 && line.limit === undefined) this.lines.delete(line.userId);
+  }
+
+  private atCap(line: UserLine<J>): boolean {
+    return line.limit !== undefined && line.running >= line.limit;
   }
 }

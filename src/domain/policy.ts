@@ -28,8 +28,6 @@ export interface SchedulingPolicy<J extends QueuedJob = QueuedJob> {
   take(): J | undefined;
   /** A job of this user stopped running (finished, cancelled, interrupted). */
   release(userId: string): void;
-  /** Counts a job as running without taking it from the queue (recovery at start). */
-  markRunning(userId: string): void;
   /** Sets a user's concurrency cap (undefined = no cap). */
   setLimit(userId: string, maxConcurrent: number | undefined): void;
   /** 1-based place in line (1 = starts next), or undefined if not queued. */
