@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -108,7 +109,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Unexpected errors are logged by the error masker; expected ones (bad input, auth) are not noise.
     logging: config.logLevel === 'debug' ? 'debug' : false,
     maskedErrors: { maskError },
-    plugins: [contractCodesPlugin()],
+    plugins: [
+      // Bounds on the operation itself, checked before execution (over HTTP, SSE and WS):
+      // introspection (GraphiQL) stays allowed.
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12, ignoreIntrospection: true },
+        maxAliases: { n: 30 },
+        maxTokens: { n: 5000 },
+        maxDirectives: { n: 20 },
+        costLimit: { maxCost: 10_000 },
+        blockFieldSuggestion: { enabled: false },
+      }),
+      contractCodesPlugin(),
+    ],
     graphiql: {
       title: 'Jobline',
       defaultQuery: GRAPHIQL_QUERY,

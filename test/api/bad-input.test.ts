@@ -127,6 +127,22 @@ describe('bad input', () => {
     expect(codeOf(forNobody)).toBe('NOT_FOUND');
   });
 
+  it('refuses operations that are too deep, too wide or too long before running them', async () => {
+    const deep = `{ job(jobId: "instant") { ${'processor { currentJob { '.repeat(6)}id${' } }'.repeat(6)} } }`;
+    const aliases = `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: me { id }`).join(' ')} }`;
+    const long = `{ me { ${'id '.repeat(6000)}} }`;
+    for (const query of [deep, aliases, long]) {
+      const result = await gql(t.url, user.token, query);
+      expect(codeOf(result)).toBe('BAD_USER_INPUT');
+      expect(result.data ?? null).toBeNull();
+    }
+    // Ordinary operations, and GraphiQL's introspection, pass.
+    const { getIntrospectionQuery } = await import('graphql');
+    const introspection = await gql(t.url, user.token, getIntrospectionQuery());
+    expect(introspection.errors).toBeUndefined();
+    expect(introspection.data!.__schema.queryType.name).toBe('Query');
+  });
+
   it('answers malformed requests with 4xx and keeps serving', async () => {
     const post = (body: string, headers: Record<string, string> = {}) =>
       fetch(t.url, {

@@ -35,18 +35,25 @@ describe('processor management', () => {
     }
   }
 
-  it('drains a busy processor: it finishes its job, then goes OFFLINE and leaves the pool', async () => {
-    await submit(t.url, user.token, { jobId: 'drain-me', durationMs: 400 });
+  it('drains a busy processor: it keeps its job, takes no new one, then goes OFFLINE and leaves the pool', async () => {
+    await submit(t.url, user.token, { jobId: 'drain-me', durationMs: 600_000 });
     const processorId = await runningOn('drain-me');
     const removed = await ok(t.url, ADMIN_TOKEN, `mutation { removeProcessor(id: "${processorId}") { id state } }`);
     expect(removed.removeProcessor.state).toBe('DRAINING');
+    const during = await ok(t.url, ADMIN_TOKEN, PROCESSORS);
+    expect(during.queueState.processors).toEqual([
+      expect.objectContaining({ id: processorId, state: 'DRAINING', currentJob: { jobId: 'drain-me' } }),
+    ]);
     // A job submitted now must wait: the draining processor takes no new work.
     await submit(t.url, user.token, { jobId: 'waits', durationMs: 10 });
 
+    // Its job ends (here: cancelled), and the processor leaves instead of taking 'waits'.
     const stream = wsSubscribe<Progress>(ws, PROGRESS, { jobId: 'drain-me' });
-    await stream.collect((m) => m.data!.jobProgress.state === 'SUCCEEDED');
+    await stream.next();
+    await ok(t.url, user.token, `mutation { cancelJob(jobId: "drain-me") { state } }`);
+    await stream.collect((m) => m.data!.jobProgress.state === 'CANCELLED');
     const after = await ok(t.url, ADMIN_TOKEN, PROCESSORS);
-    expect(after.queueState.processors.map((p: any) => p.id)).not.toContain(processorId);
+    expect(after.queueState.processors).toEqual([]);
     const waiting = await ok(t.url, user.token, `{ job(jobId: "waits") { state queuePosition } }`);
     expect(waiting.job).toEqual({ state: 'QUEUED', queuePosition: 1 });
   });
