@@ -56,7 +56,10 @@ export const SubmitJobInput = builder.inputType('SubmitJobInput', {
     jobId: t.string({ description: 'Your id for the job: 1–128 of A–Z a–z 0–9 . _ : -, unique per user.' }),
     durationMs: t.int({ description: 'How long the job takes: 0 (instant) up to the configured maximum.' }),
     userId: t.id({ required: false, description: 'Owner; defaults to the caller. Only an admin may name another.' }),
-    priority: t.int({ required: false, description: '1–5, higher first among the same user\u2019s jobs.' }),
+    priority: t.int({
+      required: false,
+      description: '1–5. Orders a user\u2019s own jobs under the weighted-fair policy (higher first); fifo ignores it.',
+    }),
     payload: t.field({ type: 'JSON', required: false, description: 'Any JSON, up to the configured size.' }),
     maxAttempts: t.int({ required: false }),
   }),
