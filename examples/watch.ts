@@ -17,6 +17,8 @@ const client = createClient({
   connectionParams: { authorization: `Bearer ${token}` },
 });
 
+let last = '';
+
 type Event = { state: string; elapsedMs: number | null; progress: number | null; queuePosition: number | null };
 
 client.subscribe<{ jobProgress: Event }>(
@@ -28,11 +30,16 @@ client.subscribe<{ jobProgress: Event }>(
   },
   {
     next: ({ data, errors }) => {
-      if (errors) return console.error(errors[0]?.message, errors[0]?.extensions?.code);
+      if (errors) {
+        console.error(`${errors[0]?.extensions?.code}: ${errors[0]?.message}`);
+        process.exit(1);
+      }
       const e = data!.jobProgress;
       const bar = e.progress === null ? '' : `[${'#'.repeat(Math.round(e.progress * 20)).padEnd(20)}] `;
       const where = e.state === 'QUEUED' ? `position ${e.queuePosition}` : e.elapsedMs !== null ? `${e.elapsedMs} ms` : '';
-      console.log(`${e.state.padEnd(9)} ${bar}${where}`);
+      const line = `${e.state.padEnd(9)} ${bar}${where}`;
+      if (line !== last) console.log(line); // ticks that changed nothing are not worth a line
+      last = line;
     },
     error: (error) => {
       console.error(error);

@@ -16,20 +16,6 @@ try {
 
 const log = createLogger(config.logLevel);
 const app = await buildApp(config, { log });
-if (app.createdAdminToken) {
-  // Printed once, on the first start: only its hash is stored.
-  console.log(
-    [
-      '',
-      '  An admin user was created. Its token (shown only now — keep it):',
-      '',
-      `    ${app.createdAdminToken}`,
-      '',
-      '  Or set JOBLINE_ADMIN_TOKEN to choose the admin token yourself.',
-      '',
-    ].join('\n'),
-  );
-}
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
@@ -50,7 +36,34 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 // Signal handlers are in place before anyone is told where to connect.
-const url = await app.start();
+let started;
+try {
+  started = await app.start();
+} catch (error) {
+  const code = (error as { code?: string }).code;
+  console.error(
+    code === 'EADDRINUSE'
+      ? `jobline: port ${config.port} is already in use; set PORT to another port`
+      : `jobline: could not listen on ${config.host}:${config.port}: ${String(error)}`,
+  );
+  await app.stop();
+  process.exit(1);
+}
+const { url, createdAdminToken } = started;
+if (createdAdminToken) {
+  // Printed once, on the first start: only its hash is stored.
+  console.log(
+    [
+      '',
+      '  An admin user was created. Its token (shown only now — keep it):',
+      '',
+      `    ${createdAdminToken}`,
+      '',
+      '  Or set JOBLINE_ADMIN_TOKEN to choose the admin token yourself.',
+      '',
+    ].join('\n'),
+  );
+}
 // Printed even when JOBLINE_LOG=silent: scripts and tests read the port from it.
 console.log(`serving ${url}`);
 log.info('started', { database: config.databaseUrl, processors: config.processors });

@@ -76,10 +76,15 @@ export function progressOf(durationMs: number, doneMs: number): number {
 
 /**
  * Wait time: submission to the start of the last attempt; for a job still queued, the
- * time it has waited so far.
+ * time it has waited so far; for one that ended without starting, the time it waited.
  */
-export function waitMsOf(job: Pick<JobRecord, 'submittedAt' | 'startedAt' | 'state'>, now: number): number | null {
-  if (job.startedAt) return Math.max(0, job.startedAt.getTime() - job.submittedAt.getTime());
-  if (job.state === 'QUEUED') return Math.max(0, now - job.submittedAt.getTime());
+export function waitMsOf(
+  job: Pick<JobRecord, 'submittedAt' | 'startedAt' | 'finishedAt' | 'state'>,
+  now: number,
+): number | null {
+  const since = (t: number) => Math.max(0, t - job.submittedAt.getTime());
+  if (job.startedAt) return since(job.startedAt.getTime());
+  if (job.state === 'QUEUED') return since(now);
+  if (job.finishedAt) return since(job.finishedAt.getTime());
   return null;
 }

@@ -29,10 +29,13 @@ import { renderMetrics } from './metrics.ts';
 
 export interface App {
   services: Services;
-  /** Set when this start created the admin: its clear token, to show once. */
-  createdAdminToken: string | undefined;
-  /** Listens on config.port (0 = any free port); resolves with the URL of /graphql. */
-  start(): Promise<string>;
+  /**
+   * Listens on config.port (0 = any free port), then makes sure an admin exists. Resolves
+   * with the URL of /graphql and, when this start created the admin, its clear token (to
+   * show once). The admin is created only once the port is ours, so a failed start never
+   * swallows the one chance to see its token.
+   */
+  start(): Promise<{ url: string; createdAdminToken?: string }>;
   /** Graceful stop: no new assignments, running jobs recorded, every write committed. */
   stop(): Promise<void>;
 }
@@ -87,7 +90,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     onFatal,
   });
   const auth = new AuthService(db, (work) => store.write(work));
-  const { createdToken } = await auth.bootstrapAdmin(config.adminToken);
   await dispatcher.start(config.processors);
 
   const jobs = new JobService(db, dispatcher, config.limits, config.myQueueLimit);
@@ -169,57 +171,63 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     return yoga(req, res);
   }
 
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: config.maxBodyBytes });
-  const wsServer = useServer(
-    {
-      execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
-      // Through yoga's envelop, so error masking and auth apply to WebSocket operations too.
-      onSubscribe: async (ctx, _id, params) => {
-        const enveloped = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-        });
-        let document;
-        try {
-          document = enveloped.parse(params.query);
-        } catch (error) {
-          return [maskError(error) as GraphQLError];
-        }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors.map((e: GraphQLError) => maskError(e) as GraphQLError);
-        return {
-          schema: enveloped.schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
+  /** graphql-ws on the same port and path; attached once the port is ours. */
+  function attachWebSockets() {
+    const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: config.maxBodyBytes });
+    const wsServer = useServer(
+      {
+        execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
+        subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+        // Through yoga's envelop, so error masking and auth apply to WebSocket operations too.
+        onSubscribe: async (ctx, _id, params) => {
+          const enveloped = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params,
+          });
+          let document;
+          try {
+            document = enveloped.parse(params.query);
+          } catch (error) {
+            return [maskError(error) as GraphQLError];
+          }
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return errors.map((e: GraphQLError) => maskError(e) as GraphQLError);
+          return {
+            schema: enveloped.schema,
+            operationName: params.operationName,
+            document,
+            variableValues: params.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+          };
+        },
       },
-    },
-    wss,
-  );
+      wss,
+    );
+    return wsServer;
+  }
+  let wsServer: ReturnType<typeof useServer> | undefined;
 
   return {
     services,
-    createdAdminToken: createdToken,
-    start: () =>
-      new Promise((resolve, reject) => {
+    start: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          const { port } = server.address() as AddressInfo;
-          const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-          resolve(`http://${host}:${port}/graphql`);
-        });
-      }),
+        server.listen(config.port, config.host, () => resolve());
+      });
+      wsServer = attachWebSockets();
+      const { createdToken } = await auth.bootstrapAdmin(config.adminToken);
+      const { port } = server.address() as AddressInfo;
+      const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+      return { url: `http://${host}:${port}/graphql`, createdAdminToken: createdToken };
+    },
     stop: async () => {
       if (stopping) return;
       stopping = true;
       await dispatcher.stop();
-      await wsServer.dispose();
+      await wsServer?.dispose();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,7 +1,7 @@
 // The jobs API: submit, cancel, look up, list, and the live views streamed to owners.
 import { BadInputError, NotFoundError } from '../domain/errors.ts';
 import { progressOf, waitMsOf, type JobRecord } from '../domain/job.ts';
-import { validateBatch, type Limits, type SubmitJobInput } from '../domain/validation.ts';
+import { validateBatch, validateJob, type Limits, type SubmitJobInput } from '../domain/validation.ts';
 import type { Dispatcher } from '../dispatcher/dispatcher.ts';
 import type { Db } from '../store/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
@@ -40,8 +40,8 @@ export class JobService {
   ) {}
 
   /** Submits a batch for one user, all or none. Every job names the same user. */
-  async submit(caller: Caller, inputs: readonly SubmitJobInput[]): Promise<JobRecord[]> {
-    const specs = validateBatch(inputs, this.limits);
+  async submit(caller: Caller, inputs: readonly SubmitJobInput[], batch = true): Promise<JobRecord[]> {
+    const specs = batch ? validateBatch(inputs, this.limits) : [validateJob(inputs[0]!, this.limits)];
     const userIds = new Set(inputs.map((input) => actingFor(caller, input.userId)));
     if (userIds.size > 1) {
       // One batch, one owner: keeps all-or-nothing and idempotency checks simple and exact.

@@ -74,22 +74,24 @@ describe('time accounting', () => {
   });
 
   it('measures wait from submission to the start of the last attempt', () => {
-    const job = { submittedAt: new Date(1_000), startedAt: new Date(4_000), state: 'SUCCEEDED' as const };
+    const job = { submittedAt: new Date(1_000), startedAt: new Date(4_000), finishedAt: new Date(5_000), state: 'SUCCEEDED' as const };
     expect(waitMsOf(job, 99_999)).toBe(3_000);
   });
 
   it('measures a queued job’s wait so far against now', () => {
-    const job = { submittedAt: new Date(1_000), startedAt: null, state: 'QUEUED' as const };
+    const job = { submittedAt: new Date(1_000), startedAt: null, finishedAt: null, state: 'QUEUED' as const };
     expect(waitMsOf(job, 1_700)).toBe(700);
     expect(waitMsOf(job, 2_700)).toBe(1_700);
   });
 
   it('clamps waits to zero when the clock stepped backwards', () => {
-    expect(waitMsOf({ submittedAt: new Date(5_000), startedAt: new Date(4_000), state: 'RUNNING' }, 6_000)).toBe(0);
-    expect(waitMsOf({ submittedAt: new Date(5_000), startedAt: null, state: 'QUEUED' }, 4_000)).toBe(0);
+    expect(waitMsOf({ submittedAt: new Date(5_000), startedAt: new Date(4_000), finishedAt: null, state: 'RUNNING' }, 6_000)).toBe(0);
+    expect(waitMsOf({ submittedAt: new Date(5_000), startedAt: null, finishedAt: null, state: 'QUEUED' }, 4_000)).toBe(0);
   });
 
-  it('has no wait for a job that never started and is no longer queued', () => {
-    expect(waitMsOf({ submittedAt: new Date(1_000), startedAt: null, state: 'CANCELLED' }, 9_000)).toBeNull();
+  it('counts the wait of a job that ended without starting up to its end', () => {
+    expect(
+      waitMsOf({ submittedAt: new Date(1_000), startedAt: null, finishedAt: new Date(2_500), state: 'CANCELLED' }, 9_000),
+    ).toBe(1_500);
   });
 });

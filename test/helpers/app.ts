@@ -32,7 +32,7 @@ export async function startApp(env: Record<string, string> = {}, dir = tempDir()
   });
   const fatal: unknown[] = [];
   const app = await buildApp(config, { onFatal: (error) => fatal.push(error) });
-  const url = await app.start();
+  const { url } = await app.start();
   return {
     app,
     url,

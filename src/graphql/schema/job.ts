@@ -110,7 +110,7 @@ builder.mutationFields((t) => ({
     type: JobRef,
     authScopes: { submitter: true },
     args: { input: t.arg({ type: SubmitJobInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => (await ctx.services.jobs.submit(ctx.caller!, [input]))[0]!,
+    resolve: async (_root, { input }, ctx) => (await ctx.services.jobs.submit(ctx.caller!, [input], false))[0]!,
   }),
   submitJobs: t.field({
     type: [JobRef],
