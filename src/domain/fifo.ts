@@ -17,9 +17,11 @@ interface UserLine<J> {
   jobs: Heap<J>;
   running: number;
   limit: number | undefined;
+  /** The key of this user's one live entry in the ready heap (others are stale). */
+  readyKey: number | undefined;
 }
 
-/** A user's place in the ready heap, valid while `firstId` is still its first job. */
+/** A user's place in the ready heap; live while it matches the user's `readyKey`. */
 interface ReadyEntry<J> {
   line: UserLine<J>;
   firstId: number;
@@ -60,12 +62,15 @@ export class FifoPolicy<J extends QueuedJob = QueuedJob> implements SchedulingPo
       const entry = this.ready.pop();
       if (!entry) return undefined;
       const { line } = entry;
+      if (entry.firstId !== line.readyKey) continue; // superseded by a newer entry
+      line.readyKey = undefined;
       const first = this.first(line);
-      // Stale: the user's first job changed (taken, removed) or the user is at its cap.
-      if (!first || first.id !== entry.firstId || this.atCap(line)) {
-        if (first && first.id !== entry.firstId) this.markReady(line);
+      // The first job was removed meanwhile: re-enter with the new first job, if any.
+      if (!first || first.id !== entry.firstId) {
+        this.markReady(line);
         continue;
       }
+      if (this.atCap(line)) continue; // release() brings it back
       line.jobs.pop();
       this.remove(first.id);
       line.running++;
@@ -93,7 +98,7 @@ export class FifoPolicy<J extends QueuedJob = QueuedJob> implements SchedulingPo
   private line(userId: string): UserLine<J> {
     let line = this.lines.get(userId);
     if (!line) {
-      line = { userId, jobs: new Heap<J>((a, b) => a.id < b.id), running: 0, limit: undefined };
+      line = { userId, jobs: new Heap<J>((a, b) => a.id < b.id), running: 0, limit: undefined, readyKey: undefined };
       this.lines.set(userId, line);
     }
     return line;
@@ -108,11 +113,20 @@ export class FifoPolicy<J extends QueuedJob = QueuedJob> implements SchedulingPo
     }
   }
 
-  /** Puts the user in the ready heap if it may start its first job; forgets idle users. */
+  /**
+   * Gives the user one live entry in the ready heap, keyed by its first job, if it may
+   * start it; forgets users with nothing queued, running or capped.
+   */
   private markReady(line: UserLine<J>): void {
     const first = this.first(line);
-    if (first && !this.atCap(line)) this.ready.push({ line, firstId: first.id });
-    else if (!first && line.running === 0 && line.limit === undefined) this.lines.delete(line.userId);
+    if (first && !this.atCap(line)) {
+      if (line.readyKey === first.id) return; // already there
+      line.readyKey = first.id;
+      this.ready.push({ line, firstId: first.id });
+    } else {
+      line.readyKey = undefined;
+      if (!first && line.running === 0 && line.limit === undefined) this.lines.delete(line.userId);
+    }
   }
 
   private atCap(line: UserLine<J>): boolean {
