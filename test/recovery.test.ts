@@ -4,12 +4,13 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, tempDir } from './helpers/app.ts';
 import { createUser, ok, submit, wsClient, wsSubscribe } from './helpers/client.ts';
-import { spawnServer } from './helpers/process.ts';
+import { killAllServers, spawnServer } from './helpers/process.ts';
 
 const dirs: string[] = [];
+afterEach(killAllServers);
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });

@@ -6,6 +6,22 @@ import { ADMIN_TOKEN } from './app.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const running = new Set<ChildProcess>();
+
+/**
+ * Kills every server still running. Call it from `afterEach`: a failed assertion skips the
+ * test's own stop, and a test worker may end without an 'exit' event.
+ */
+export async function killAllServers(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
