@@ -387,14 +387,19 @@ export class Dispatcher {
     }
   }
 
-  private begin(processor: BuiltinProcessor, entry: QueueEntry): void {
+  private begin(processor: BuiltinProcessor, queued: QueueEntry): void {
     const now = this.clock.now();
-    const resumed = entry.startedAt !== null;
+    const resumed = queued.startedAt !== null;
+    // The run's entry describes the attempt it runs, so an interrupted run goes back in
+    // line as a resumable attempt (with its start time and attempt count).
+    const entry: QueueEntry = resumed
+      ? queued
+      : { ...queued, attempts: queued.attempts + 1, startedAt: new Date(now), progressMs: 0 };
     const run: Run = {
       entry,
       processor,
       runMs: entry.runMs,
-      progressMs: resumed ? entry.progressMs : 0,
+      progressMs: entry.progressMs,
       segmentStart: now,
       timer: undefined,
     };
@@ -410,8 +415,8 @@ export class Dispatcher {
       : {
           state: 'RUNNING',
           processorId: processor.record.id,
-          attempts: entry.attempts + 1,
-          startedAt: new Date(now),
+          attempts: entry.attempts,
+          startedAt: entry.startedAt,
           progressMs: 0,
         };
     void this.transition(entry.id, 'QUEUED', patch).then((row) => {

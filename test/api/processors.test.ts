@@ -71,6 +71,8 @@ describe('processor management', () => {
   it('removes a busy processor without draining: its job goes back in line with its work and finishes elsewhere', async () => {
     await submit(t.url, user.token, { jobId: 'moved', durationMs: 800 });
     const processorId = await runningOn('moved');
+    const firstStart = (await ok(t.url, user.token, `{ job(jobId: "moved") { startedAt } }`)).job.startedAt;
+    expect(firstStart).not.toBeNull();
     // Keep the other processor busy so the moved job is seen waiting.
     await submit(t.url, user.token, { jobId: 'occupy', durationMs: 300 });
     const stream = wsSubscribe<Progress>(ws, PROGRESS, { jobId: 'moved' });
@@ -82,7 +84,9 @@ describe('processor management', () => {
     const events = await stream.collect((m) => m.data!.jobProgress.state === 'SUCCEEDED');
     const states = events.map((m) => m.data!.jobProgress.state);
     expect(states).toContain('QUEUED');
-    const final = await ok(t.url, user.token, `{ job(jobId: "moved") { state attempts runMs processor { id } } }`);
+    const final = await ok(t.url, user.token, `{ job(jobId: "moved") { state attempts runMs startedAt processor { id } } }`);
+    // Resumed, not restarted: the attempt's start time is the one from before the move.
+    expect(final.job.startedAt).toBe(firstStart);
     expect(final.job.state).toBe('SUCCEEDED');
     expect(final.job.attempts).toBe(1);
     expect(final.job.processor.id).not.toBe(processorId);
