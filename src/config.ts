@@ -2,6 +2,8 @@
 // work on a laptop: `npm start` with no variables at all serves on port 4000 with an
 // SQLite file under ./data/.
 import path from 'node:path';
+import type { AutoscaleSettings } from './domain/autoscale.ts';
+import { POLICY_NAMES, type PolicyName } from './domain/policy.ts';
 import type { Limits } from './domain/validation.ts';
 
 export interface Config {
@@ -21,6 +23,14 @@ export interface Config {
   /** Max bytes of an HTTP request body. */
   maxBodyBytes: number;
   limits: Limits;
+  /** Scheduling policy at start; undefined = the one last set by an admin (default weighted-fair). */
+  policy: PolicyName | undefined;
+  /** JSON rules applied at every start, replacing the stored ones. */
+  rulesFile: string | undefined;
+  /** Autoscaling from the environment (applied at start); undefined = as last set by an admin. */
+  autoscale: AutoscaleSettings | undefined;
+  /** How often the autoscaler looks at the queue. */
+  autoscaleIntervalMs: number;
   logLevel: 'silent' | 'info' | 'debug';
 }
 
@@ -80,6 +90,18 @@ export function loadConfig(env: Env = process.env): Config {
       maxProcessorsPerCall: 100,
       maxProcessors: 1000,
     },
+    policy: env.JOBLINE_POLICY?.trim() ? oneOf(env, 'JOBLINE_POLICY', 'weighted-fair', POLICY_NAMES) : undefined,
+    rulesFile: env.JOBLINE_RULES_FILE?.trim() || undefined,
+    autoscale: env.JOBLINE_AUTOSCALE_MAX?.trim()
+      ? {
+          enabled: true,
+          min: int(env, 'JOBLINE_AUTOSCALE_MIN', 1, 0, 1000),
+          max: int(env, 'JOBLINE_AUTOSCALE_MAX', 8, 1, 1000),
+          targetBacklog: int(env, 'JOBLINE_AUTOSCALE_TARGET_BACKLOG', 10, 1, 1_000_000),
+          scaleDownDelayMs: int(env, 'JOBLINE_AUTOSCALE_SCALE_DOWN_DELAY_MS', 30_000, 0, 24 * 3_600_000),
+        }
+      : undefined,
+    autoscaleIntervalMs: int(env, 'JOBLINE_AUTOSCALE_INTERVAL_MS', 1000, 10, 60_000),
     logLevel: oneOf(env, 'JOBLINE_LOG', 'info', ['silent', 'info', 'debug'] as const),
   };
 }

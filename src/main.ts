@@ -3,10 +3,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { buildApp } from './server/app.ts';
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
+function exitOnConfigError(error: unknown): never {
   if (error instanceof ConfigError) {
     console.error(`jobline: ${error.message}`);
     process.exit(2);
@@ -14,8 +11,15 @@ try {
   throw error;
 }
 
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  exitOnConfigError(error);
+}
+
 const log = createLogger(config.logLevel);
-const app = await buildApp(config, { log });
+const app = await buildApp(config, { log }).catch(exitOnConfigError);
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {

@@ -10,8 +10,11 @@ import type { Clock } from '../domain/clock.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { DEFAULT_PRIORITY, sameSpec, type JobSpec } from '../domain/validation.ts';
 import { assertTransition, isTerminal, progressOf, remainingMs, segmentMs, type JobRecord } from '../domain/job.ts';
-import type { QueuedJob, SchedulingPolicy } from '../domain/policy.ts';
+import type { LoadSample } from '../domain/autoscale.ts';
+import { createPolicy } from '../domain/policies.ts';
+import type { PolicyName, QueuedJob, SchedulingPolicy } from '../domain/policy.ts';
 import type { ProcessorRecord } from '../domain/processor.ts';
+import { RuleBook, type ResolvedSettings, type Rules, type UserAttributes } from '../domain/rules.ts';
 import type { Logger } from '../log.ts';
 import type { DispatcherEvents, DispatcherStore, JobPatch, NewJob } from './ports.ts';
 
@@ -47,9 +50,8 @@ interface BuiltinProcessor {
 export interface LiveJob {
   /** Processing time over all attempts, including the current segment. */
   runMs: number;
-  elapsedMs: number | null;
-  progress: number | null;
-  queuePosition: number | null;
+  elapsedMs: number;
+  progress: number;
 }
 
 export interface LiveProcessor {
@@ -66,10 +68,24 @@ export interface UserLoad {
   processorMs: number;
 }
 
+/** Why a queued job waits, and what decides its turn. */
+export interface JobExplanation {
+  policy: PolicyName;
+  reason: 'NO_PROCESSORS' | 'AT_MAX_CONCURRENT' | 'BEHIND_OWN_JOBS' | 'WAITING_FOR_TURN';
+  position: number;
+  ownAhead: number;
+  settings: ResolvedSettings;
+  /** The user's entitled share of processor time among users with work now (0–1). */
+  share: number;
+  running: number;
+  queued: number;
+}
+
 export interface DispatcherOptions {
   store: DispatcherStore;
   events: DispatcherEvents;
-  policy: SchedulingPolicy<QueueEntry>;
+  policy: PolicyName;
+  rules: Rules;
   clock: Clock;
   log: Logger;
   /** How often running jobs' time is made durable. */
@@ -83,7 +99,8 @@ const keyOf = (userId: string, jobId: string) => `${userId}\u0000${jobId}`;
 export class Dispatcher {
   private readonly store: DispatcherStore;
   private readonly events: DispatcherEvents;
-  private readonly policy: SchedulingPolicy<QueueEntry>;
+  private policy: SchedulingPolicy<QueueEntry>;
+  private readonly ruleBook: RuleBook;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly processors = new Map<string, BuiltinProcessor>();
@@ -105,19 +122,24 @@ export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {
     this.store = options.store;
     this.events = options.events;
-    this.policy = options.policy;
+    this.ruleBook = new RuleBook(options.rules);
+    this.policy = createPolicy(options.policy, (userId) => this.ruleBook.resolve(userId));
     this.clock = options.clock;
     this.log = options.log;
   }
 
-  get policyName(): string {
+  get policyName(): PolicyName {
     return this.policy.name;
+  }
+
+  get rules(): Rules {
+    return this.ruleBook.current;
   }
 
   /** Rebuilds the queue from the store, brings up `builtinProcessors`, starts dispatching. */
   async start(builtinProcessors: number): Promise<void> {
     this.nextJobId = (await this.store.maxJobId()) + 1;
-    for (const { id, maxConcurrent } of await this.store.loadUserLimits()) this.policy.setLimit(id, maxConcurrent);
+    for (const { id, ...attributes } of await this.store.loadUserAttributes()) this.ruleBook.setUser(id, attributes);
     for (const [userId, ms] of await this.store.loadProcessorMsByUser()) this.processorMsByUser.set(userId, ms);
 
     let recovered = 0;
@@ -271,22 +293,18 @@ export class Dispatcher {
     return this.retire(processor);
   }
 
-  /** Live values for a job the dispatcher is holding (queued or running). */
+  /** Live values for a running job. */
   liveJob(id: number): LiveJob | undefined {
     const run = this.runs.get(id);
-    if (run) {
-      const segment = this.segment(run);
-      const done = Math.min(run.entry.durationMs, run.progressMs + segment);
-      return {
-        runMs: run.runMs + segment,
-        elapsedMs: done,
-        progress: progressOf(run.entry.durationMs, done),
-        queuePosition: null,
-      };
-    }
-    const position = this.policy.position(id);
-    if (position !== undefined) return { runMs: 0, elapsedMs: null, progress: null, queuePosition: position };
-    return undefined;
+    if (!run) return undefined;
+    const segment = this.segment(run);
+    const done = Math.min(run.entry.durationMs, run.progressMs + segment);
+    return { runMs: run.runMs + segment, elapsedMs: done, progress: progressOf(run.entry.durationMs, done) };
+  }
+
+  /** 1-based place in line of a queued job (see Placement: exact for fifo, projected otherwise). */
+  queuePosition(id: number): number | undefined {
+    return this.policy.placement(id)?.position;
   }
 
   liveProcessor(id: string): LiveProcessor | undefined {
@@ -324,9 +342,99 @@ export class Dispatcher {
     }));
   }
 
-  setUserLimit(userId: string, maxConcurrent: number | undefined): void {
-    this.policy.setLimit(userId, maxConcurrent);
+  settingsOf(userId: string): ResolvedSettings {
+    return this.ruleBook.resolve(userId);
+  }
+
+  /** The weights of all users with queued or running work, summed (plus `alsoUserId`'s). */
+  activeWeight(alsoUserId?: string): number {
+    const active = new Set([...this.queuedByUser.keys(), ...this.runningByUser.keys()]);
+    if (alsoUserId !== undefined) active.add(alsoUserId);
+    let total = 0;
+    for (const id of active) total += this.ruleBook.resolve(id).weight;
+    return total;
+  }
+
+  /** A user's entitled share of processor time now: its weight over that of all users with work. */
+  shareOf(userId: string, activeWeight = this.activeWeight(userId)): number {
+    return this.ruleBook.resolve(userId).weight / activeWeight;
+  }
+
+  /** Why a queued job waits; undefined when it is not queued. */
+  explain(id: number, userId: string): JobExplanation | undefined {
+    const placement = this.policy.placement(id);
+    if (!placement) return undefined;
+    const settings = this.ruleBook.resolve(userId);
+    const running = this.runningByUser.get(userId) ?? 0;
+    const reason =
+      this.processors.size === 0
+        ? 'NO_PROCESSORS'
+        : settings.maxConcurrent !== undefined && running >= settings.maxConcurrent
+          ? 'AT_MAX_CONCURRENT'
+          : placement.ownAhead > 0
+            ? 'BEHIND_OWN_JOBS'
+            : 'WAITING_FOR_TURN';
+    return {
+      policy: this.policy.name,
+      reason,
+      ...placement,
+      settings,
+      share: this.shareOf(userId),
+      running,
+      queued: this.queuedByUser.get(userId) ?? 0,
+    };
+  }
+
+  /** New rules take effect at once: queued work is re-weighted, caps re-read. */
+  setRules(rules: Rules): void {
+    this.ruleBook.setRules(rules);
+    this.policy.refresh();
     this.pump();
+    this.events.queueChanged();
+  }
+
+  /** A user was created or its tier or own settings changed. */
+  setUser(userId: string, attributes: UserAttributes): void {
+    this.ruleBook.setUser(userId, attributes);
+    this.policy.refresh([userId]);
+    this.pump();
+  }
+
+  /** Switches policy: queued jobs move over in place, running ones count against their users' caps. */
+  setPolicy(name: PolicyName): void {
+    if (name === this.policy.name) return;
+    const next = createPolicy<QueueEntry>(name, (userId) => this.ruleBook.resolve(userId));
+    for (const entry of this.policy.jobs()) next.enqueue(entry);
+    for (const run of this.runs.values()) next.occupy(run.entry.userId);
+    this.policy = next;
+    this.log.info('scheduling policy changed', { policy: name });
+    this.pump();
+    this.events.queueChanged();
+  }
+
+  /** The load the autoscaler looks at. */
+  loadSample(): LoadSample {
+    let processors = 0;
+    let busy = 0;
+    for (const processor of this.processors.values()) {
+      if (processor.draining) continue;
+      processors++;
+      if (processor.run) busy++;
+    }
+    // Jobs that could start if a processor were free: up to each user's remaining cap.
+    let runnable = 0;
+    for (const [userId, queued] of this.queuedByUser) {
+      const cap = this.ruleBook.resolve(userId).maxConcurrent;
+      runnable += cap === undefined ? queued : Math.min(queued, Math.max(0, cap - (this.runningByUser.get(userId) ?? 0)));
+    }
+    return { processors, busy, runnable };
+  }
+
+  /** Removes `count` built-in processors: idle ones first, then busy ones drain. */
+  async retireProcessors(count: number): Promise<void> {
+    const leaving = [...this.processors.values()].filter((p) => !p.draining);
+    leaving.sort((a, b) => Number(a.run !== undefined) - Number(b.run !== undefined));
+    await Promise.all(leaving.slice(0, count).map((p) => this.removeProcessor(p.record.id, true)));
   }
 
   /**
@@ -376,19 +484,22 @@ export class Dispatcher {
   }
 
   /** Starts queued jobs on idle processors until one of them runs out. */
-  private pump(): void {
+  /**
+   * `now` is the moment the freed processor became free (a completion may be booked a hair
+   * ahead of the clock), so a processor's next job never starts before its last one ended.
+   */
+  private pump(now = this.clock.now()): void {
     if (!this.accepting) return;
     for (const processor of this.idle) {
       const entry = this.policy.take();
       if (!entry) return;
       this.idle.delete(processor);
       this.countQueued(entry.userId, -1);
-      this.begin(processor, entry);
+      this.begin(processor, entry, now);
     }
   }
 
-  private begin(processor: BuiltinProcessor, queued: QueueEntry): void {
-    const now = this.clock.now();
+  private begin(processor: BuiltinProcessor, queued: QueueEntry, now: number): void {
     const resumed = queued.startedAt !== null;
     // The run's entry describes the attempt it runs, so an interrupted run goes back in
     // line as a resumable attempt (with its start time and attempt count).
@@ -435,7 +546,7 @@ export class Dispatcher {
       error: null,
       ...totals,
     });
-    this.pump();
+    this.pump(now);
     this.announceFinished(await written);
   }
 

@@ -2,6 +2,7 @@
 // and the event bus are adapters behind these interfaces.
 import type { JobRecord, JobState } from '../domain/job.ts';
 import type { ProcessorRecord } from '../domain/processor.ts';
+import type { UserAttributes } from '../domain/rules.ts';
 import type { JobSpec } from '../domain/validation.ts';
 
 export interface NewJob extends JobSpec {
@@ -27,8 +28,8 @@ export interface DispatcherStore {
   maxJobId(): Promise<number>;
   /** Built-in processors not removed. */
   loadBuiltinProcessors(): Promise<ProcessorRecord[]>;
-  /** Users with a concurrency cap. */
-  loadUserLimits(): Promise<Array<{ id: string; maxConcurrent: number }>>;
+  /** Every user's scheduling attributes (tier and own settings). */
+  loadUserAttributes(): Promise<Array<UserAttributes & { id: string }>>;
   /** Processing time per user, over all jobs. */
   loadProcessorMsByUser(): Promise<Map<string, number>>;
   /** Jobs of one user by client job id (for idempotent resubmission). */

@@ -7,10 +7,37 @@ export interface QueuedJob {
   id: number;
   userId: string;
   durationMs: number;
+  /** Work already done in an interrupted attempt (it resumes from there). */
+  progressMs: number;
+  /** 1–5, higher first; orders jobs only within their user's own queue (weighted-fair). */
   priority: number;
 }
 
-export type PolicyName = 'fifo';
+export const POLICY_NAMES = ['weighted-fair', 'fifo'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+export function isPolicyName(name: string): name is PolicyName {
+  return (POLICY_NAMES as readonly string[]).includes(name);
+}
+
+/** A user's scheduling settings as the rules resolve them. */
+export interface UserSettings {
+  /** Share of processor time relative to other users (weighted-fair). */
+  weight: number;
+  /** Most jobs of this user running at once; undefined = no cap. */
+  maxConcurrent: number | undefined;
+}
+
+/** Where a queued job stands. */
+export interface Placement {
+  /**
+   * 1-based place in line: exact for fifo; for weighted-fair, the place the job would
+   * start at if nobody submitted anything else and every user stayed backlogged.
+   */
+  position: number;
+  /** The user's own queued jobs that start before this one (exact). */
+  ownAhead: number;
+}
 
 /** `J` lets the caller keep its own data on each queued job; the policy only reads QueuedJob. */
 export interface SchedulingPolicy<J extends QueuedJob = QueuedJob> {
@@ -26,10 +53,16 @@ export interface SchedulingPolicy<J extends QueuedJob = QueuedJob> {
    * returns undefined when no queued job may start (empty, or every owner at its cap).
    */
   take(): J | undefined;
+  /** Counts a job of this user as running without taking one (when switching policies). */
+  occupy(userId: string): void;
   /** A job of this user stopped running (finished, cancelled, interrupted). */
   release(userId: string): void;
-  /** Sets a user's concurrency cap (undefined = no cap). */
-  setLimit(userId: string, maxConcurrent: number | undefined): void;
-  /** 1-based place in line (1 = starts next), or undefined if not queued. */
-  position(id: number): number | undefined;
+  /** Re-reads users' settings after rules or users changed (all users when omitted). */
+  refresh(userIds?: Iterable<string>): void;
+  placement(id: number): Placement | undefined;
+  /** Every queued job (to hand them to another policy). */
+  jobs(): Iterable<J>;
 }
+
+/** Reads a user's current settings; policies call it when a user first shows up and on refresh. */
+export type SettingsOf = (userId: string) => UserSettings;

@@ -17,6 +17,7 @@ export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 export const USER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const MAX_NAME_LENGTH = 100;
 export const MAX_TIER_LENGTH = 64;
+export const MIN_WEIGHT = 0.001;
 export const MAX_WEIGHT = 1000;
 export const MAX_CONCURRENT_CAP = 10_000;
 export const PRIORITY_MIN = 1;
@@ -144,16 +145,31 @@ export function validateUser(input: NewUserInput): NewUserInput {
   if (name.length < 1 || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(name)) {
     fail(`name must be 1–${MAX_NAME_LENGTH} printable characters`, 'name');
   }
+  validateUserSettings(input);
+  return { ...input, name };
+}
+
+export interface UserSettingsInput {
+  tier?: string | null;
+  weight?: number | null;
+  maxConcurrent?: number | null;
+}
+
+/** Checks a user's tier and own settings; returns only the keys given (null clears). */
+export function validateUserSettings(input: UserSettingsInput): UserSettingsInput {
   if (input.tier !== undefined && input.tier !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(input.tier)) {
     fail(`tier must be 1–${MAX_TIER_LENGTH} characters: letters, digits and . _ -`, 'tier');
   }
   if (input.weight !== undefined && input.weight !== null) {
-    if (!Number.isFinite(input.weight) || input.weight <= 0 || input.weight > MAX_WEIGHT) {
-      fail(`weight must be a number above 0 and at most ${MAX_WEIGHT}`, 'weight');
+    if (!Number.isFinite(input.weight) || input.weight < MIN_WEIGHT || input.weight > MAX_WEIGHT) {
+      fail(`weight must be a number from ${MIN_WEIGHT} to ${MAX_WEIGHT}`, 'weight');
     }
   }
   if (input.maxConcurrent !== undefined && input.maxConcurrent !== null) {
     checkInt(input.maxConcurrent, 'maxConcurrent', 1, MAX_CONCURRENT_CAP);
   }
-  return { ...input, name };
+  const { tier, weight, maxConcurrent } = input;
+  return Object.fromEntries(
+    Object.entries({ tier, weight, maxConcurrent }).filter(([, value]) => value !== undefined),
+  ) as UserSettingsInput;
 }

@@ -5,6 +5,7 @@ import type { AuthService } from '../service/auth.ts';
 import type { Caller } from '../service/caller.ts';
 import type { JobService } from '../service/jobs.ts';
 import type { QueueService } from '../service/queue.ts';
+import type { SchedulingService } from '../service/scheduling.ts';
 import type { StreamService } from '../service/streams.ts';
 import type { Db } from '../store/client.ts';
 
@@ -15,6 +16,7 @@ export interface Services {
   auth: AuthService;
   jobs: JobService;
   queue: QueueService;
+  scheduling: SchedulingService;
   streams: StreamService;
 }
 

@@ -10,8 +10,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
-import { FifoPolicy } from '../domain/fifo.ts';
-import { Dispatcher, type QueueEntry } from '../dispatcher/dispatcher.ts';
+import { AutoscaleLoop } from '../dispatcher/autoscale-loop.ts';
+import { Dispatcher } from '../dispatcher/dispatcher.ts';
 import { busEvents, createEventBus } from '../events/bus.ts';
 import type { Context, Services } from '../graphql/context.ts';
 import { contractCodesPlugin, createErrorMasker } from '../graphql/errors.ts';
@@ -20,6 +20,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { AuthService } from '../service/auth.ts';
 import { JobService } from '../service/jobs.ts';
 import { QueueService } from '../service/queue.ts';
+import { loadSchedulingSettings, SchedulingService } from '../service/scheduling.ts';
 import { StreamService } from '../service/streams.ts';
 import { bearerToken } from '../service/tokens.ts';
 import { openDatabase } from '../store/client.ts';
@@ -80,17 +81,35 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       log.error('a state change could not be made durable; exiting so a restart recovers', { error: String(error) });
       process.exit(1);
     });
+  const write = <T,>(work: Parameters<typeof store.write<T>>[0]) => store.write(work);
+  const scheduling = await loadSchedulingSettings(db, write, config, log.scope('scheduling')).catch(
+    async (error: unknown) => {
+      // A bad rules file or autoscale setting: let go of the database before giving up.
+      await store.committer.idle();
+      await Promise.all([db.$disconnect(), writer.$disconnect()]);
+      throw error;
+    },
+  );
   const dispatcher = new Dispatcher({
     store,
     events: busEvents(bus),
-    policy: new FifoPolicy<QueueEntry>(),
+    policy: scheduling.policy,
+    rules: scheduling.rules,
     clock,
     log: log.scope('dispatcher'),
     checkpointMs: config.progressIntervalMs,
     onFatal,
   });
-  const auth = new AuthService(db, (work) => store.write(work));
+  const auth = new AuthService(db, write);
   await dispatcher.start(config.processors);
+  const autoscaler = new AutoscaleLoop(
+    dispatcher,
+    scheduling.autoscale,
+    clock,
+    log.scope('autoscale'),
+    config.autoscaleIntervalMs,
+  );
+  autoscaler.start();
 
   const jobs = new JobService(db, dispatcher, config.limits, config.myQueueLimit);
   const services: Services = {
@@ -100,6 +119,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     auth,
     jobs,
     queue: new QueueService(db, dispatcher, config.limits),
+    scheduling: new SchedulingService(write, dispatcher, autoscaler, config.limits.maxProcessors, scheduling),
     streams: new StreamService(db, bus, jobs, config.progressIntervalMs),
   };
   const maskError = createErrorMasker(log.scope('graphql'));
@@ -226,6 +246,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     stop: async () => {
       if (stopping) return;
       stopping = true;
+      autoscaler.stop();
       await dispatcher.stop();
       await wsServer?.dispose();
       await new Promise<void>((resolve) => {

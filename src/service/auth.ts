@@ -1,8 +1,8 @@
 // Authentication and users: tokens are looked up by their hash; the admin is bootstrapped
 // from JOBLINE_ADMIN_TOKEN or created on first start with a token printed once.
 import { randomUUID } from 'node:crypto';
-import { ConflictError } from '../domain/errors.ts';
-import { validateUser, type NewUserInput } from '../domain/validation.ts';
+import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import { validateUser, validateUserSettings, type NewUserInput, type UserSettingsInput } from '../domain/validation.ts';
 import type { User } from '../generated/prisma/client.ts';
 import type { Db } from '../store/client.ts';
 import type { Tx } from '../store/prisma-store.ts';
@@ -82,7 +82,7 @@ export class AuthService {
       name: valid.name,
       role: input.role ?? 'USER',
       tier: valid.tier ?? null,
-      weight: valid.weight ?? 1,
+      weight: valid.weight ?? null,
       maxConcurrent: valid.maxConcurrent ?? null,
       tokens: { create: { id: randomUUID(), hash: hashToken(token) } },
     };
@@ -92,6 +92,17 @@ export class AuthService {
       throw error;
     });
     return { user, token };
+  }
+
+  /** Changes a user's tier and own scheduling settings; null clears one, absent keeps it. */
+  async updateUser(id: string, changes: UserSettingsInput): Promise<User> {
+    const data = validateUserSettings(changes);
+    try {
+      return await this.write((tx) => tx.user.update({ where: { id }, data }));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'P2025') throw new NotFoundError(`no user with id "${id}"`);
+      throw error;
+    }
   }
 }
 

@@ -84,15 +84,17 @@ export class JobService {
 
   /** Live values; consistent with the row's state (the row is what was made durable). */
   view(job: JobRecord, now = Date.now()): JobView {
-    const live = this.dispatcher.liveJob(job.id);
-    const running = job.state === 'RUNNING' && live?.elapsedMs != null;
+    const live = job.state === 'RUNNING' ? this.dispatcher.liveJob(job.id) : undefined;
+    const dispatcher = this.dispatcher;
     return {
       waitMs: waitMsOf(job, now),
-      runMs: running ? live.runMs : job.runMs,
-      elapsedMs: running ? live.elapsedMs : null,
-      progress:
-        job.state === 'SUCCEEDED' ? 1 : running ? live.progress : progressOf(job.durationMs, job.progressMs),
-      queuePosition: job.state === 'QUEUED' ? (live?.queuePosition ?? null) : null,
+      runMs: live ? live.runMs : job.runMs,
+      elapsedMs: live ? live.elapsedMs : null,
+      progress: job.state === 'SUCCEEDED' ? 1 : live ? live.progress : progressOf(job.durationMs, job.progressMs),
+      // Computed only when asked for: under weighted-fair it looks at every waiting user.
+      get queuePosition() {
+        return job.state === 'QUEUED' ? (dispatcher.queuePosition(job.id) ?? null) : null;
+      },
     };
   }
 

@@ -10,7 +10,18 @@ export interface QueueStateView {
   policy: string;
   queuedCount: number;
   runningCount: number;
-  users: Array<{ user: User; queued: number; running: number; weight: number; processorMs: number }>;
+  users: UserQueueStats[];
+}
+
+export interface UserQueueStats {
+  user: User;
+  queued: number;
+  running: number;
+  weight: number;
+  weightSource: string;
+  maxConcurrent: number | undefined;
+  share: number;
+  processorMs: number;
 }
 
 export class QueueService {
@@ -28,6 +39,7 @@ export class QueueService {
       .filter((load) => admin || load.userId === caller.id);
     const users = await this.db.user.findMany({ where: { id: { in: loads.map((l) => l.userId) } } });
     const byId = new Map(users.map((u) => [u.id, u]));
+    const activeWeight = this.dispatcher.activeWeight(admin ? undefined : caller.id);
     return {
       policy: this.dispatcher.policyName,
       queuedCount: totals.queued,
@@ -36,7 +48,17 @@ export class QueueService {
         .filter((load) => byId.has(load.userId))
         .map((load) => {
           const user = byId.get(load.userId)!;
-          return { user, queued: load.queued, running: load.running, weight: user.weight, processorMs: load.processorMs };
+          const settings = this.dispatcher.settingsOf(load.userId);
+          return {
+            user,
+            queued: load.queued,
+            running: load.running,
+            weight: settings.weight,
+            weightSource: settings.weightSource,
+            maxConcurrent: settings.maxConcurrent,
+            share: this.dispatcher.shareOf(load.userId, activeWeight),
+            processorMs: load.processorMs,
+          };
         }),
     };
   }

@@ -1,6 +1,7 @@
 // The dispatcher's store port over Prisma. All writes go through one group committer.
 import type { JobRecord, JobState } from '../domain/job.ts';
 import type { ProcessorRecord } from '../domain/processor.ts';
+import type { UserAttributes } from '../domain/rules.ts';
 import type { DispatcherStore, JobPatch, NewJob, ProcessorPatch } from '../dispatcher/ports.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from './client.ts';
@@ -46,12 +47,8 @@ export class PrismaStore implements DispatcherStore {
     });
   }
 
-  async loadUserLimits(): Promise<Array<{ id: string; maxConcurrent: number }>> {
-    const rows = await this.db.user.findMany({
-      where: { maxConcurrent: { not: null } },
-      select: { id: true, maxConcurrent: true },
-    });
-    return rows.map((r) => ({ id: r.id, maxConcurrent: r.maxConcurrent! }));
+  loadUserAttributes(): Promise<Array<UserAttributes & { id: string }>> {
+    return this.db.user.findMany({ select: { id: true, tier: true, weight: true, maxConcurrent: true } });
   }
 
   async loadProcessorMsByUser(): Promise<Map<string, number>> {

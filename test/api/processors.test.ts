@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import { ADMIN_TOKEN, startApp, type TestApp } from '../helpers/app.ts';
-import { createUser, ok, submit, wsClient, wsSubscribe, type TestUser } from '../helpers/client.ts';
+import { createUser, notProbe, ok, primeCompletions, submit, wsClient, wsSubscribe, type TestUser } from '../helpers/client.ts';
 
 type Progress = { jobProgress: { state: string; elapsedMs: number | null; job: { processor: { id: string } | null } } };
 const PROGRESS = `subscription ($jobId: String!) { jobProgress(jobId: $jobId) { state elapsedMs job { processor { id } } } }`;
@@ -93,5 +93,66 @@ describe('processor management', () => {
     expect(final.job.runMs).toBeGreaterThanOrEqual(799);
     const pool = (await ok(t.url, ADMIN_TOKEN, PROCESSORS)).queueState.processors;
     expect(pool).toHaveLength(1);
+  });
+});
+
+describe('processor management under load', () => {
+  let t: TestApp;
+  let user: TestUser;
+  let ws: Client;
+
+  beforeAll(async () => {
+    t = await startApp({ JOBLINE_PROCESSORS: '2' });
+    user = await createUser(t.url, 'grace');
+    ws = wsClient(t.url, user.token);
+  });
+  afterAll(async () => {
+    await ws.dispose();
+    await t.stop();
+  });
+
+  it('loses nothing while processors are added and removed, drained or not, mid-stream', async () => {
+    const completions = wsSubscribe<{ jobCompleted: { jobId: string; state: string } }>(
+      ws,
+      `subscription { jobCompleted { jobId state } }`,
+    );
+    await primeCompletions(t.url, user.token, completions);
+    const total = 150;
+    const batch = Array.from({ length: total }, (_, i) => ({ jobId: `load-${i}`, durationMs: 5 + (i % 4) * 5 }));
+    await ok(t.url, user.token, `mutation ($jobs: [SubmitJobInput!]!) { submitJobs(input: $jobs) { id } }`, { jobs: batch });
+
+    // Churn the pool while the work drains: add, drain one, cut one off mid-job, add again.
+    const seen = new Map<string, number>();
+    const churn = [
+      () => ok(t.url, ADMIN_TOKEN, `mutation { addProcessors(count: 3) { id } }`),
+      async () => {
+        const pool = (await ok(t.url, ADMIN_TOKEN, PROCESSORS)).queueState.processors;
+        return ok(t.url, ADMIN_TOKEN, `mutation { removeProcessor(id: "${pool[0].id}") { state } }`);
+      },
+      async () => {
+        const pool = (await ok(t.url, ADMIN_TOKEN, PROCESSORS)).queueState.processors;
+        const busy = pool.find((p: any) => p.state === 'BUSY') ?? pool[pool.length - 1];
+        return ok(t.url, ADMIN_TOKEN, `mutation { removeProcessor(id: "${busy.id}", drain: false) { state } }`);
+      },
+      () => ok(t.url, ADMIN_TOKEN, `mutation { addProcessors(count: 1) { id } }`),
+    ];
+    let step = 0;
+    while (seen.size < total) {
+      const event = (await completions.next()).data!.jobCompleted;
+      if (!notProbe(event.jobId)) continue;
+      expect(event.state).toBe('SUCCEEDED');
+      seen.set(event.jobId, (seen.get(event.jobId) ?? 0) + 1);
+      if (seen.size % 30 === 0 && step < churn.length) await churn[step++]!();
+    }
+    completions.unsubscribe();
+    expect(step).toBe(churn.length);
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+
+    const state = (await ok(t.url, ADMIN_TOKEN, `{ queueState { queuedCount runningCount processors { state } } }`)).queueState;
+    expect(state.queuedCount).toBe(0);
+    expect(state.runningCount).toBe(0);
+    // 2 + 3 − 1 (drained) − 1 (cut off) + 1 = 4 processors, none left draining.
+    expect(state.processors).toHaveLength(4);
+    expect(state.processors.every((p: any) => p.state === 'IDLE')).toBe(true);
   });
 });

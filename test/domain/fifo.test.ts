@@ -3,13 +3,26 @@ import { describe, expect, it } from 'vitest';
 import { FifoPolicy } from '../../src/domain/fifo.ts';
 import type { QueuedJob } from '../../src/domain/policy.ts';
 
-const job = (id: number, userId = 'u'): QueuedJob => ({ id, userId, durationMs: 100, priority: 3 });
+const job = (id: number, userId = 'u', priority = 3): QueuedJob => ({ id, userId, durationMs: 100, progressMs: 0, priority });
 
-function policyWith(...jobs: QueuedJob[]): FifoPolicy {
-  const policy = new FifoPolicy();
-  for (const j of jobs) policy.enqueue(j);
-  return policy;
+/** A policy whose users' caps come from `caps`; `setCap` changes one and refreshes that user. */
+function cappedPolicy() {
+  const caps = new Map<string, number | undefined>();
+  const policy = new FifoPolicy((u) => ({ weight: 1, maxConcurrent: caps.get(u) }));
+  const setCap = (u: string, cap: number | undefined) => {
+    caps.set(u, cap);
+    policy.refresh([u]);
+  };
+  return { policy, setCap };
 }
+
+function policyWith(...jobs: QueuedJob[]) {
+  const { policy, setCap } = cappedPolicy();
+  for (const j of jobs) policy.enqueue(j);
+  return Object.assign(policy, { setCap });
+}
+
+const position = (policy: FifoPolicy, id: number) => policy.placement(id)?.position;
 
 const takeIds = (policy: FifoPolicy, n: number) => Array.from({ length: n }, () => policy.take()?.id);
 
@@ -18,6 +31,19 @@ describe('FifoPolicy', () => {
     const policy = policyWith(job(3, 'a'), job(1, 'b'), job(2, 'a'));
     expect(takeIds(policy, 4)).toEqual([1, 2, 3, undefined]);
     expect(policy.size).toBe(0);
+  });
+
+  it('ignores priority and weight: submission order alone decides', () => {
+    const policy = new FifoPolicy((u) => ({ weight: u === 'heavy' ? 1000 : 1, maxConcurrent: undefined }));
+    for (const j of [job(1, 'light', 1), job(2, 'heavy', 5), job(3, 'light', 1), job(4, 'heavy', 5)]) policy.enqueue(j);
+    expect(takeIds(policy, 5)).toEqual([1, 2, 3, 4, undefined]);
+  });
+
+  it('reads a user’s cap when the user first shows up', () => {
+    const { policy, setCap } = cappedPolicy();
+    setCap('a', 1); // refresh of a user the policy does not know yet: nothing to do, but the cap is read on enqueue
+    for (const j of [job(1, 'a'), job(2, 'a'), job(3, 'b')]) policy.enqueue(j);
+    expect(takeIds(policy, 3)).toEqual([1, 3, undefined]);
   });
 
   it('ignores a second enqueue of a queued id', () => {
@@ -38,20 +64,20 @@ describe('FifoPolicy', () => {
 
   it('gives a 1-based position counting only queued jobs with smaller ids', () => {
     const policy = policyWith(job(10), job(20), job(30), job(40));
-    expect([10, 20, 30, 40].map((id) => policy.position(id))).toEqual([1, 2, 3, 4]);
+    expect([10, 20, 30, 40].map((id) => position(policy, id))).toEqual([1, 2, 3, 4]);
     policy.remove(20);
     policy.take(); // 10
-    expect(policy.position(30)).toBe(1);
-    expect(policy.position(40)).toBe(2);
-    expect(policy.position(10)).toBeUndefined();
-    expect(policy.position(20)).toBeUndefined();
+    expect(position(policy, 30)).toBe(1);
+    expect(position(policy, 40)).toBe(2);
+    expect(position(policy, 10)).toBeUndefined();
+    expect(position(policy, 20)).toBeUndefined();
   });
 
   it('takes a re-enqueued removed job at its original place', () => {
     const policy = policyWith(job(1), job(2), job(3));
     policy.remove(1);
     policy.enqueue(job(1));
-    expect(policy.position(1)).toBe(1);
+    expect(position(policy, 1)).toBe(1);
     expect(takeIds(policy, 4)).toEqual([1, 2, 3, undefined]);
   });
 
@@ -67,7 +93,7 @@ describe('FifoPolicy', () => {
 
   it('never runs more of a capped user’s jobs than its cap', () => {
     const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'a'));
-    policy.setLimit('a', 2);
+    policy.setCap('a', 2);
     expect(takeIds(policy, 3)).toEqual([1, 2, undefined]);
     expect(policy.size).toBe(1);
     policy.release('a');
@@ -76,7 +102,7 @@ describe('FifoPolicy', () => {
 
   it('counts taken jobs against the cap until they are released', () => {
     const policy = policyWith(job(1, 'a'), job(2, 'a'));
-    policy.setLimit('a', 1);
+    policy.setCap('a', 1);
     expect(policy.take()?.id).toBe(1);
     expect(policy.take()).toBeUndefined();
     policy.release('a');
@@ -85,13 +111,13 @@ describe('FifoPolicy', () => {
 
   it('does not let a capped user’s next job block other users', () => {
     const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'b'));
-    policy.setLimit('a', 1);
+    policy.setCap('a', 1);
     expect(takeIds(policy, 3)).toEqual([1, 3, undefined]);
   });
 
   it('puts a parked job back at its original place when a slot frees', () => {
     const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'b'), job(4, 'b'));
-    policy.setLimit('a', 1);
+    policy.setCap('a', 1);
     expect(takeIds(policy, 2)).toEqual([1, 3]); // 2 is parked behind a's cap
     policy.enqueue(job(5, 'c'));
     policy.release('a');
@@ -100,27 +126,27 @@ describe('FifoPolicy', () => {
 
   it('keeps a parked job’s queue position and drops it if removed', () => {
     const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'b'));
-    policy.setLimit('a', 1);
+    policy.setCap('a', 1);
     expect(takeIds(policy, 2)).toEqual([1, 3]);
-    expect(policy.position(2)).toBe(1);
+    expect(position(policy, 2)).toBe(1);
     expect(policy.remove(2)).toBe(true);
     policy.release('a');
     expect(policy.take()).toBeUndefined();
   });
 
-  it('lifts the cap with setLimit(undefined)', () => {
+  it('lifts the cap when the settings no longer give one', () => {
     const policy = policyWith(job(1, 'a'), job(2, 'a'), job(3, 'a'));
-    policy.setLimit('a', 1);
+    policy.setCap('a', 1);
     expect(takeIds(policy, 2)).toEqual([1, undefined]);
-    policy.setLimit('a', undefined);
+    policy.setCap('a', undefined);
     expect(takeIds(policy, 3)).toEqual([2, 3, undefined]);
   });
 
   it('releases parked jobs when the cap is raised', () => {
     const policy = policyWith(job(1, 'a'), job(2, 'a'));
-    policy.setLimit('a', 1);
+    policy.setCap('a', 1);
     expect(takeIds(policy, 2)).toEqual([1, undefined]);
-    policy.setLimit('a', 2);
+    policy.setCap('a', 2);
     expect(policy.take()?.id).toBe(2);
   });
 });
@@ -130,19 +156,21 @@ describe('FifoPolicy', () => {
 const USERS = ['a', 'b', 'c'] as const;
 const user = fc.constantFrom(...USERS);
 type Op =
-  | { op: 'enqueue'; user: string }
+  | { op: 'enqueue'; user: string; priority: number }
   | { op: 'reenqueue'; pick: number }
   | { op: 'remove'; pick: number }
   | { op: 'take' }
   | { op: 'release'; user: string }
+  | { op: 'occupy'; user: string }
   | { op: 'setLimit'; user: string; limit: number | undefined };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ op: fc.constant('enqueue' as const), user }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant('enqueue' as const), user, priority: fc.integer({ min: 1, max: 5 }) }), weight: 4 },
   { arbitrary: fc.record({ op: fc.constant('reenqueue' as const), pick: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant('remove' as const), pick: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant('take' as const) }), weight: 4 },
   { arbitrary: fc.record({ op: fc.constant('release' as const), user }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant('occupy' as const), user }), weight: 1 },
   {
     arbitrary: fc.record({ op: fc.constant('setLimit' as const), user, limit: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }),
     weight: 2,
@@ -153,7 +181,7 @@ describe('FifoPolicy against a reference model', () => {
   it('takes the lowest-id queued job whose user is under its cap, and only returns undefined when none is', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 120, size: 'max' }), (ops) => {
-        const policy = new FifoPolicy();
+        const policy = policyWith();
         const queued = new Map<number, QueuedJob>();
         const everQueued: QueuedJob[] = [];
         const running = new Map<string, number>();
@@ -164,7 +192,7 @@ describe('FifoPolicy against a reference model', () => {
         for (const o of ops) {
           switch (o.op) {
             case 'enqueue': {
-              const j = job(nextId++, o.user);
+              const j = job(nextId++, o.user, o.priority); // priority must not matter
               everQueued.push(j);
               policy.enqueue(j);
               queued.set(j.id, j);
@@ -188,7 +216,7 @@ describe('FifoPolicy against a reference model', () => {
               const expected = eligible[0];
               const got = policy.take();
               // (a) lowest eligible id, (b) never over a cap, (d) undefined only when nothing is eligible
-              expect(got?.id).toBe(expected?.id);
+              if (got?.id !== expected?.id) expect(got?.id).toBe(expected?.id);
               if (expected) {
                 queued.delete(expected.id);
                 running.set(expected.userId, (running.get(expected.userId) ?? 0) + 1);
@@ -202,20 +230,85 @@ describe('FifoPolicy against a reference model', () => {
               running.set(o.user, r - 1);
               break;
             }
+            case 'occupy':
+              policy.occupy(o.user);
+              running.set(o.user, (running.get(o.user) ?? 0) + 1);
+              break;
             case 'setLimit':
-              policy.setLimit(o.user, o.limit);
+              policy.setCap(o.user, o.limit);
               if (o.limit === undefined) limits.delete(o.user);
               else limits.set(o.user, o.limit);
               break;
           }
-          // (c) size, membership and positions match the model
-          expect(policy.size).toBe(queued.size);
-          const place = new Map([...queued.keys()].sort((x, y) => x - y).map((id, i) => [id, i + 1]));
+          // (c) size, membership, positions and own-line places match the model
+          if (policy.size !== queued.size) expect(policy.size).toBe(queued.size);
+          const inOrder = [...queued.values()].sort((x, y) => x.id - y.id);
+          const place = new Map(inOrder.map((j, i) => [j.id, i + 1]));
+          const seen = new Map<string, number>();
+          const own = new Map<number, number>();
+          for (const j of inOrder) {
+            own.set(j.id, seen.get(j.userId) ?? 0);
+            seen.set(j.userId, (seen.get(j.userId) ?? 0) + 1);
+          }
           const ids = everQueued.map((j) => j.id);
-          expect(ids.map((id) => [policy.has(id), policy.position(id)])).toEqual(ids.map((id) => [place.has(id), place.get(id)]));
+          const actual = ids.map((id) => `${id}:${policy.has(id)}:${policy.placement(id)?.position}:${policy.placement(id)?.ownAhead}`);
+          const expected = ids.map((id) => `${id}:${place.has(id)}:${place.get(id)}:${own.get(id)}`);
+          // (plain comparisons first: an expect() per step per run is most of this test's time)
+          if (actual.join(' ') !== expected.join(' ')) expect(actual).toEqual(expected);
+          const listed = [...policy.jobs()].map((j) => j.id).sort((x, y) => x - y).join(' ');
+          if (listed !== inOrder.map((j) => j.id).join(' ')) expect(listed).toBe(inOrder.map((j) => j.id).join(' '));
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('FifoPolicy without caps', () => {
+  it('starts every job in global submission order, whatever the users, priorities, cancellations and processors', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ kind: fc.constant('submit' as const), user, priority: fc.integer({ min: 1, max: 5 }) }),
+            fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }),
+            fc.record({ kind: fc.constant('finish' as const), user }),
+            fc.record({ kind: fc.constant('take' as const) }),
+          ),
+          { maxLength: 200 },
+        ),
+        fc.integer({ min: 1, max: 4 }),
+        (steps, processors) => {
+          const policy = new FifoPolicy();
+          const running = new Map<string, number>();
+          let busy = 0;
+          let nextId = 1;
+          const started: number[] = [];
+          const cancelled = new Set<number>();
+          for (const s of steps) {
+            if (s.kind === 'submit') policy.enqueue(job(nextId++, s.user, s.priority));
+            else if (s.kind === 'cancel') {
+              const id = 1 + (s.pick % nextId);
+              if (policy.remove(id)) cancelled.add(id);
+            } else if (s.kind === 'finish' && (running.get(s.user) ?? 0) > 0) {
+              policy.release(s.user);
+              running.set(s.user, running.get(s.user)! - 1);
+              busy--;
+            }
+            while (busy < processors) {
+              const next = policy.take();
+              if (!next) break;
+              started.push(next.id);
+              running.set(next.userId, (running.get(next.userId) ?? 0) + 1);
+              busy++;
+            }
+          }
+          for (let i = 1; i < started.length; i++) expect(started[i]).toBeGreaterThan(started[i - 1]!);
+          // nothing submitted is lost: every job started, was cancelled, or still waits
+          expect(started.length + cancelled.size + policy.size).toBe(nextId - 1);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

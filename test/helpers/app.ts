@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
+import type { Clock } from '../../src/domain/clock.ts';
 import { buildApp, type App } from '../../src/server/app.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -19,7 +20,11 @@ export function tempDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'jobline-test-'));
 }
 
-export async function startApp(env: Record<string, string> = {}, dir = tempDir()): Promise<TestApp> {
+export async function startApp(
+  env: Record<string, string> = {},
+  dir = tempDir(),
+  options: { clock?: Clock; keepDir?: boolean } = {},
+): Promise<TestApp> {
   const dbFile = path.join(dir, 'jobline.db');
   const config = loadConfig({
     DATABASE_URL: `file:${dbFile}`,
@@ -31,7 +36,7 @@ export async function startApp(env: Record<string, string> = {}, dir = tempDir()
     ...env,
   });
   const fatal: unknown[] = [];
-  const app = await buildApp(config, { onFatal: (error) => fatal.push(error) });
+  const app = await buildApp(config, { onFatal: (error) => fatal.push(error), clock: options.clock });
   const { url } = await app.start();
   return {
     app,
@@ -40,7 +45,7 @@ export async function startApp(env: Record<string, string> = {}, dir = tempDir()
     dbFile,
     stop: async () => {
       await app.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
       if (fatal.length > 0) throw new Error(`fatal dispatcher errors: ${fatal.map(String).join('; ')}`);
     },
   };

@@ -5,6 +5,8 @@ import './user.ts';
 import './job.ts';
 import './processor.ts';
 import './queue.ts';
+import './rules.ts';
+import './schedule.ts';
 import './live.ts';
 
 builder.queryType({});

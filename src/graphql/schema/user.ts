@@ -7,8 +7,20 @@ export const UserRef = builder.prismaObject('User', {
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     tier: t.exposeString('tier', { nullable: true }),
-    weight: t.exposeFloat('weight'),
-    maxConcurrent: t.exposeInt('maxConcurrent', { nullable: true }),
+    weight: t.float({
+      description: 'Effective weight (rules and own setting combined; see schedule).',
+      resolve: (user, _args, ctx) => ctx.services.dispatcher.settingsOf(user.id).weight,
+    }),
+    maxConcurrent: t.int({
+      nullable: true,
+      description: 'Effective cap on running jobs; null: no cap.',
+      resolve: (user, _args, ctx) => ctx.services.dispatcher.settingsOf(user.id).maxConcurrent ?? null,
+    }),
+    ownWeight: t.exposeFloat('weight', { nullable: true, description: 'The user’s own weight setting; null: rules decide.' }),
+    ownMaxConcurrent: t.exposeInt('maxConcurrent', {
+      nullable: true,
+      description: 'The user’s own maxConcurrent setting; null: rules decide.',
+    }),
     role: t.expose('role', { type: RoleEnum }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
@@ -19,9 +31,20 @@ const CreateUserInput = builder.inputType('CreateUserInput', {
     id: t.id({ required: false, description: 'Chosen id (1–64 of A–Z a–z 0–9 . _ -); generated when absent.' }),
     name: t.string({ description: 'Unique display name, 1–100 characters.' }),
     tier: t.string({ required: false }),
-    weight: t.float({ required: false, description: 'Share of processor time (default 1, at most 1000).' }),
-    maxConcurrent: t.int({ required: false, description: 'Most jobs of this user running at once.' }),
+    weight: t.float({
+      required: false,
+      description: 'Own share of processor time (0.001–1000); overrides the tier rule. Absent: rules decide (default 1).',
+    }),
+    maxConcurrent: t.int({ required: false, description: 'Own cap on running jobs (1–10000); overrides the tier rule.' }),
     role: t.field({ type: RoleEnum, required: false, description: 'Default USER.' }),
+  }),
+});
+
+const UpdateUserInput = builder.inputType('UpdateUserInput', {
+  fields: (t) => ({
+    tier: t.string({ required: false }),
+    weight: t.float({ required: false, description: 'Own weight (0.001–1000); null: rules decide.' }),
+    maxConcurrent: t.int({ required: false, description: 'Own cap (1–10000); null: rules decide.' }),
   }),
 });
 
@@ -53,10 +76,19 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const created = await ctx.services.auth.createUser(input);
-      if (created.user.maxConcurrent != null) {
-        ctx.services.dispatcher.setUserLimit(created.user.id, created.user.maxConcurrent);
-      }
+      ctx.services.dispatcher.setUser(created.user.id, created.user);
       return created;
+    },
+  }),
+  updateUser: t.prismaField({
+    type: 'User',
+    authScopes: { admin: true },
+    description: 'Changes a user’s tier and own settings (null clears one; absent keeps it). Applies at once.',
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateUserInput, required: true }) },
+    resolve: async (query, _root, { id, input }, ctx) => {
+      const user = await ctx.services.auth.updateUser(String(id), input);
+      ctx.services.dispatcher.setUser(user.id, user);
+      return ctx.services.db.user.findUniqueOrThrow({ ...query, where: { id: user.id } });
     },
   }),
 }));

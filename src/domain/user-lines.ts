@@ -1,0 +1,173 @@
+// What both policies share: every user has a line of queued jobs, kept in the order that
+// user's jobs should start, and the users who may start a job now sit in a ready set
+// ordered by a key the policy chooses. The next job is the first job of the first ready
+// user. A user at its `maxConcurrent` cap is simply not ready, so it blocks nobody.
+//
+// A line's states: READY (has a queued job, below its cap: in the ready set), WAITING
+// (has queued jobs but is at its cap, or has none but jobs running), and gone (nothing
+// queued, nothing running, nothing the policy still needs to remember).
+//
+// Cost: enqueue, remove, take, release O(log n + log u) for n queued jobs and u users with
+// work; the rank of a job in its own line O(log n) (order-statistic trees).
+import { OrderedSet } from 'js-sdsl';
+import type { Placement, PolicyName, QueuedJob, SchedulingPolicy, SettingsOf, UserSettings } from './policy.ts';
+
+export interface Line<J> {
+  readonly userId: string;
+  /** Queued jobs in the order they should start. */
+  readonly jobs: OrderedSet<J>;
+  running: number;
+  settings: UserSettings;
+  /** In the ready set. While it is, `key` and `seq` must not change. */
+  ready: boolean;
+  /** Place in the ready set: lower first. */
+  key: number;
+  /** Breaks ties between equal keys: the order lines became ready in. */
+  seq: number;
+  /** Sum of the costs of the queued jobs (for estimates). */
+  queuedCostMs: number;
+  /** Weighted-fair bookkeeping (see weighted-fair.ts); unused by fifo. */
+  lastStart: number;
+  lastCostMs: number;
+}
+
+/** The processor time a job still needs; every start costs at least 1 ms, so none is free. */
+export const costOf = (job: QueuedJob): number => Math.max(1, job.durationMs - job.progressMs);
+
+export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy<J> {
+  abstract readonly name: PolicyName;
+  protected readonly queued = new Map<number, J>();
+  protected readonly lines = new Map<string, Line<J>>();
+  private readonly readySet = new OrderedSet<Line<J>>([], (a, b) => a.key - b.key || a.seq - b.seq);
+  private nextSeq = 0;
+
+  constructor(protected readonly settingsOf: SettingsOf) {}
+
+  /** The order of jobs within one user's line. */
+  protected abstract jobOrder(a: J, b: J): number;
+  /** The key of a line (re-)entering the ready set; `stayed` if it was ready just before. */
+  protected abstract readyKey(line: Line<J>, first: J, stayed: boolean): number;
+  /** Called when `job`, the first job of `line`, starts (the line is out of the ready set). */
+  protected abstract started(line: Line<J>, job: J): void;
+  /** Whether an idle line (nothing queued or running) may be forgotten. */
+  protected abstract forgettable(line: Line<J>): boolean;
+  /** 1-based place in line of a queued job. */
+  protected abstract positionOf(job: J, line: Line<J>, ownAhead: number): number;
+
+  get size(): number {
+    return this.queued.size;
+  }
+
+  has(id: number): boolean {
+    return this.queued.has(id);
+  }
+
+  enqueue(job: J): void {
+    if (this.queued.has(job.id)) return;
+    this.queued.set(job.id, job);
+    const line = this.line(job.userId);
+    line.jobs.insert(job);
+    line.queuedCostMs += costOf(job);
+    this.update(line);
+  }
+
+  remove(id: number): boolean {
+    const job = this.queued.get(id);
+    if (!job) return false;
+    this.queued.delete(id);
+    const line = this.lines.get(job.userId)!;
+    line.jobs.eraseElementByKey(job);
+    line.queuedCostMs -= costOf(job);
+    this.update(line);
+    return true;
+  }
+
+  take(): J | undefined {
+    if (this.readySet.size() === 0) return undefined;
+    const line = this.readySet.front()!;
+    this.readySet.eraseElementByKey(line);
+    line.ready = false;
+    const job = line.jobs.front()!;
+    line.jobs.eraseElementByKey(job);
+    line.queuedCostMs -= costOf(job);
+    this.queued.delete(job.id);
+    line.running++;
+    this.started(line, job);
+    this.update(line);
+    return job;
+  }
+
+  occupy(userId: string): void {
+    const line = this.line(userId);
+    line.running++;
+    this.update(line);
+  }
+
+  release(userId: string): void {
+    const line = this.lines.get(userId);
+    if (!line) return;
+    line.running = Math.max(0, line.running - 1);
+    this.update(line);
+  }
+
+  refresh(userIds?: Iterable<string>): void {
+    for (const userId of userIds ?? [...this.lines.keys()]) {
+      const line = this.lines.get(userId);
+      if (!line) continue;
+      line.settings = this.settingsOf(userId);
+      this.update(line);
+    }
+  }
+
+  placement(id: number): Placement | undefined {
+    const job = this.queued.get(id);
+    if (!job) return undefined;
+    const line = this.lines.get(job.userId)!;
+    const ownAhead = line.jobs.find(job).index;
+    return { position: this.positionOf(job, line, ownAhead), ownAhead };
+  }
+
+  *jobs(): Iterable<J> {
+    yield* this.queued.values();
+  }
+
+  protected line(userId: string): Line<J> {
+    let line = this.lines.get(userId);
+    if (!line) {
+      line = {
+        userId,
+        jobs: new OrderedSet<J>([], (a, b) => this.jobOrder(a, b), true),
+        running: 0,
+        settings: this.settingsOf(userId),
+        ready: false,
+        key: 0,
+        seq: 0,
+        queuedCostMs: 0,
+        lastStart: 0,
+        lastCostMs: 0,
+      };
+      this.lines.set(userId, line);
+    }
+    return line;
+  }
+
+  protected atCap(line: Line<J>): boolean {
+    const cap = line.settings.maxConcurrent;
+    return cap !== undefined && line.running >= cap;
+  }
+
+  /** Puts the line where it belongs (ready set or not) after anything about it changed. */
+  private update(line: Line<J>): void {
+    const stayed = line.ready;
+    if (stayed) this.readySet.eraseElementByKey(line);
+    const first = line.jobs.size() > 0 ? line.jobs.front() : undefined;
+    line.ready = first !== undefined && !this.atCap(line);
+    if (line.ready) {
+      line.key = this.readyKey(line, first!, stayed);
+      if (!stayed) line.seq = this.nextSeq++;
+      this.readySet.insert(line);
+    } else if (!first && line.running === 0 && this.forgettable(line)) {
+      this.lines.delete(line.userId);
+    }
+  }
+}
