@@ -77,7 +77,7 @@ export class AutoscaleLoop {
       else await this.dispatcher.retireProcessors(decision.from - decision.to);
     } catch (error) {
       // Shutting down, or a store failure the dispatcher already reported: try next tick.
-      this.log.debug('autoscale step skipped', { error: String(error) });
+      this.log.warn('autoscale step failed; retrying at the next interval', { error: String(error) });
     } finally {
       this.busy = false;
     }

@@ -112,6 +112,9 @@ export class Dispatcher {
   private readonly queuedByUser = new Map<string, number>();
   private readonly runningByUser = new Map<string, number>();
   private readonly processorMsByUser = new Map<string, number>();
+  /** Users with queued or running work → the weight counted for them in activeWeightSum. */
+  private readonly activeWeights = new Map<string, number>();
+  private activeWeightSum = 0;
   /** Submissions not yet committed, so a concurrent duplicate waits for the first. */
   private readonly inFlight = new Map<string, Promise<JobRecord | undefined>>();
   private nextJobId = 1;
@@ -348,11 +351,8 @@ export class Dispatcher {
 
   /** The weights of all users with queued or running work, summed (plus `alsoUserId`'s). */
   activeWeight(alsoUserId?: string): number {
-    const active = new Set([...this.queuedByUser.keys(), ...this.runningByUser.keys()]);
-    if (alsoUserId !== undefined) active.add(alsoUserId);
-    let total = 0;
-    for (const id of active) total += this.ruleBook.resolve(id).weight;
-    return total;
+    if (alsoUserId === undefined || this.activeWeights.has(alsoUserId)) return this.activeWeightSum;
+    return this.activeWeightSum + this.ruleBook.resolve(alsoUserId).weight;
   }
 
   /** A user's entitled share of processor time now: its weight over that of all users with work. */
@@ -367,7 +367,7 @@ export class Dispatcher {
     const settings = this.ruleBook.resolve(userId);
     const running = this.runningByUser.get(userId) ?? 0;
     const reason =
-      this.processors.size === 0
+      this.workingProcessors() === 0
         ? 'NO_PROCESSORS'
         : settings.maxConcurrent !== undefined && running >= settings.maxConcurrent
           ? 'AT_MAX_CONCURRENT'
@@ -388,6 +388,7 @@ export class Dispatcher {
   /** New rules take effect at once: queued work is re-weighted, caps re-read. */
   setRules(rules: Rules): void {
     this.ruleBook.setRules(rules);
+    this.recountActiveWeights();
     this.policy.refresh();
     this.pump();
     this.events.queueChanged();
@@ -396,6 +397,7 @@ export class Dispatcher {
   /** A user was created or its tier or own settings changed. */
   setUser(userId: string, attributes: UserAttributes): void {
     this.ruleBook.setUser(userId, attributes);
+    this.recountActiveWeights();
     this.policy.refresh([userId]);
     this.pump();
   }
@@ -461,8 +463,40 @@ export class Dispatcher {
     this.countQueued(entry.userId, 1);
   }
 
+  /** Keeps the sum of active users' weights current as users gain or run out of work. */
+  private touchActive(userId: string): void {
+    const active = this.queuedByUser.has(userId) || this.runningByUser.has(userId);
+    const counted = this.activeWeights.get(userId);
+    if (active && counted === undefined) {
+      const weight = this.ruleBook.resolve(userId).weight;
+      this.activeWeights.set(userId, weight);
+      this.activeWeightSum += weight;
+    } else if (!active && counted !== undefined) {
+      this.activeWeights.delete(userId);
+      this.activeWeightSum = this.activeWeights.size === 0 ? 0 : this.activeWeightSum - counted;
+    }
+  }
+
+  /** After rules or a user changed: re-reads every active user's weight. */
+  private recountActiveWeights(): void {
+    this.activeWeightSum = 0;
+    for (const userId of this.activeWeights.keys()) {
+      const weight = this.ruleBook.resolve(userId).weight;
+      this.activeWeights.set(userId, weight);
+      this.activeWeightSum += weight;
+    }
+  }
+
+  /** Built-in processors not on their way out. */
+  private workingProcessors(): number {
+    let count = 0;
+    for (const processor of this.processors.values()) if (!processor.draining) count++;
+    return count;
+  }
+
   private countQueued(userId: string, delta: number): void {
     bump(this.queuedByUser, userId, delta);
+    this.touchActive(userId);
   }
 
   private addProcessor(record: ProcessorRecord): BuiltinProcessor {
@@ -517,6 +551,7 @@ export class Dispatcher {
     processor.run = run;
     this.runs.set(entry.id, run);
     bump(this.runningByUser, entry.userId, 1);
+    this.touchActive(entry.userId);
     run.timer = this.clock.setTimeout(
       () => void this.complete(run),
       remainingMs({ durationMs: entry.durationMs, progressMs: run.progressMs }),
@@ -576,7 +611,9 @@ export class Dispatcher {
     const { entry, processor } = run;
     this.runs.delete(entry.id);
     bump(this.runningByUser, entry.userId, -1);
-    this.policy.release(entry.userId);
+    this.touchActive(entry.userId);
+    // An unfinished run gives back the work it was charged for but did not do.
+    this.policy.release(entry.userId, completed ? 0 : entry.durationMs - totals.progressMs);
     processor.run = undefined;
     if (completed) {
       processor.record = { ...processor.record, jobsCompleted: processor.record.jobsCompleted + 1 };

@@ -22,7 +22,7 @@ export interface AutoscaleSettings {
 
 export const AUTOSCALE_OFF: AutoscaleSettings = {
   enabled: false,
-  min: 0,
+  min: 1,
   max: 8,
   targetBacklog: 10,
   scaleDownDelayMs: 30_000,
@@ -63,7 +63,11 @@ export function validateAutoscale(settings: AutoscaleSettings, maxProcessors: nu
 }
 
 export class Autoscaler {
-  /** Recommendations since the count last changed, oldest first. */
+  /**
+   * Recommendations of the last scaleDownDelayMs as a sliding-window maximum: oldest first,
+   * each smaller than the one before, so the first is the window's maximum. It holds at
+   * most max + 1 entries however long the delay and short the interval.
+   */
   private window: Array<{ at: number; wanted: number }> = [];
   private windowStart: number | undefined;
 
@@ -105,10 +109,11 @@ export class Autoscaler {
     }
 
     this.windowStart ??= now;
+    while (this.window.length > 0 && this.window[this.window.length - 1]!.wanted <= wanted) this.window.pop();
     this.window.push({ at: now, wanted });
-    while (this.window.length > 1 && this.window[0]!.at < now - scaleDownDelayMs) this.window.shift();
+    while (this.window[0]!.at < now - scaleDownDelayMs) this.window.shift();
     if (now - this.windowStart < scaleDownDelayMs) return undefined;
-    const needed = Math.max(...this.window.map((w) => w.wanted));
+    const needed = this.window[0]!.wanted;
     if (needed >= from) return undefined;
     return this.decide(now, from, needed, `no more than ${needed} needed for ${scaleDownDelayMs} ms`);
   }

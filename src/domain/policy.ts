@@ -55,8 +55,12 @@ export interface SchedulingPolicy<J extends QueuedJob = QueuedJob> {
   take(): J | undefined;
   /** Counts a job of this user as running without taking one (when switching policies). */
   occupy(userId: string): void;
-  /** A job of this user stopped running (finished, cancelled, interrupted). */
-  release(userId: string): void;
+  /**
+   * A job of this user stopped running (finished, cancelled, interrupted). `unusedMs`: the
+   * part of the work it was charged for at its start that it did not do (interrupted or
+   * cancelled runs), so the user is not charged for it.
+   */
+  release(userId: string, unusedMs?: number): void;
   /** Re-reads users' settings after rules or users changed (all users when omitted). */
   refresh(userIds?: Iterable<string>): void;
   placement(id: number): Placement | undefined;

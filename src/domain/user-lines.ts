@@ -39,7 +39,13 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
   protected readonly queued = new Map<number, J>();
   protected readonly lines = new Map<string, Line<J>>();
   private readonly readySet = new OrderedSet<Line<J>>([], (a, b) => a.key - b.key || a.seq - b.seq);
+  /** Lines with queued jobs that are not ready (at their cap). */
+  protected readonly capped = new Set<Line<J>>();
   private nextSeq = 0;
+  private runningTotal = 0;
+  /** Bumped on every change, so placements can be cached between changes. */
+  private version = 0;
+  private cached = { version: -1, placements: new Map<number, Placement>() };
 
   constructor(protected readonly settingsOf: SettingsOf) {}
 
@@ -53,6 +59,12 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
   protected abstract forgettable(line: Line<J>): boolean;
   /** 1-based place in line of a queued job. */
   protected abstract positionOf(job: J, line: Line<J>, ownAhead: number): number;
+  /** A run of this line ended with `unusedMs` of the work it was charged for left undone. */
+  protected refund(_line: Line<J>, _unusedMs: number): void {}
+  /** The line has nothing queued or running but is kept (not forgettable yet). */
+  protected idled(_line: Line<J>): void {}
+  /** Nothing is queued or running any more: every line has been forgotten. */
+  protected busyPeriodEnded(): void {}
 
   get size(): number {
     return this.queued.size;
@@ -92,6 +104,7 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
     line.queuedCostMs -= costOf(job);
     this.queued.delete(job.id);
     line.running++;
+    this.runningTotal++;
     this.started(line, job);
     this.update(line);
     return job;
@@ -100,13 +113,16 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
   occupy(userId: string): void {
     const line = this.line(userId);
     line.running++;
+    this.runningTotal++;
     this.update(line);
   }
 
-  release(userId: string): void {
+  release(userId: string, unusedMs = 0): void {
     const line = this.lines.get(userId);
-    if (!line) return;
-    line.running = Math.max(0, line.running - 1);
+    if (!line || line.running === 0) return;
+    line.running--;
+    this.runningTotal--;
+    if (unusedMs > 0) this.refund(line, unusedMs);
     this.update(line);
   }
 
@@ -122,9 +138,20 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
   placement(id: number): Placement | undefined {
     const job = this.queued.get(id);
     if (!job) return undefined;
-    const line = this.lines.get(job.userId)!;
-    const ownAhead = line.jobs.find(job).index;
-    return { position: this.positionOf(job, line, ownAhead), ownAhead };
+    if (this.cached.version !== this.version) this.cached = { version: this.version, placements: new Map() };
+    let placement = this.cached.placements.get(id);
+    if (!placement) {
+      const line = this.lines.get(job.userId)!;
+      const ownAhead = line.jobs.find(job).index;
+      placement = { position: this.positionOf(job, line, ownAhead), ownAhead };
+      this.cached.placements.set(id, placement);
+    }
+    return placement;
+  }
+
+  /** Ready lines in the order they start (smallest key first). */
+  protected readyLines(): Iterable<Line<J>> {
+    return this.readySet;
   }
 
   *jobs(): Iterable<J> {
@@ -158,16 +185,25 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
 
   /** Puts the line where it belongs (ready set or not) after anything about it changed. */
   private update(line: Line<J>): void {
+    this.version++;
     const stayed = line.ready;
     if (stayed) this.readySet.eraseElementByKey(line);
     const first = line.jobs.size() > 0 ? line.jobs.front() : undefined;
     line.ready = first !== undefined && !this.atCap(line);
+    if (first && !line.ready) this.capped.add(line);
+    else this.capped.delete(line);
     if (line.ready) {
       line.key = this.readyKey(line, first!, stayed);
       if (!stayed) line.seq = this.nextSeq++;
       this.readySet.insert(line);
-    } else if (!first && line.running === 0 && this.forgettable(line)) {
-      this.lines.delete(line.userId);
+    } else if (!first && line.running === 0) {
+      if (this.forgettable(line)) this.lines.delete(line.userId);
+      else this.idled(line);
+    }
+    if (this.queued.size === 0 && this.runningTotal === 0 && this.lines.size > 0) {
+      // End of a busy period: nobody has work, so nobody keeps credit or debt.
+      this.lines.clear();
+      this.busyPeriodEnded();
     }
   }
 }

@@ -28,8 +28,12 @@
 //   most one job from each user already waiting: within (active users) starts.
 //
 // Cost: O(log n) in the user's queued jobs plus O(log u) in ready users per decision.
+import { Heap } from './heap.ts';
 import type { QueuedJob, SettingsOf } from './policy.ts';
 import { costOf, UserLines, type Line } from './user-lines.ts';
+
+/** Tags are rebased to 0 past this, keeping enough precision for 1 ms ÷ weight 1000. */
+const REBASE_AT = 2 ** 40;
 
 export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLines<J> {
   readonly name = 'weighted-fair' as const;
@@ -40,13 +44,8 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
     super(settingsOf);
   }
 
-  override take(): J | undefined {
-    const job = super.take();
-    // Nothing left to compare against: restart the tags at 0, so they never grow so large
-    // that a short job's cost is lost in floating-point rounding.
-    if (!job && this.lines.size === 0) this.virtualTime = 0;
-    return job;
-  }
+  /** Idle users still ahead of v (they used more than their share), by finish tag. */
+  private debtors = new Heap<{ line: Line<J>; finish: number }>((a, b) => a.finish < b.finish);
 
   /** Higher priority first, then submission order. */
   protected jobOrder(a: J, b: J): number {
@@ -65,6 +64,51 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
     this.virtualTime = Math.max(this.virtualTime, line.key);
     line.lastStart = line.key;
     line.lastCostMs = costOf(job);
+    this.forgetPaidUp();
+    if (this.virtualTime > REBASE_AT) this.rebase();
+  }
+
+  /** Work charged at the start but not done (interrupted or cancelled) is given back. */
+  protected override refund(line: Line<J>, unusedMs: number): void {
+    line.lastCostMs -= unusedMs; // S = max(v, F) still keeps a refund from becoming credit
+  }
+
+  protected override idled(line: Line<J>): void {
+    this.debtors.push({ line, finish: this.finishTag(line) });
+  }
+
+  /** A new busy period starts from scratch (SFQ: nobody carries tags across idle time). */
+  protected override busyPeriodEnded(): void {
+    this.virtualTime = 0;
+    this.debtors = new Heap((a, b) => a.finish < b.finish);
+  }
+
+  /** Forgets idle users whose debt v has caught up with, so lines stay those with work. */
+  private forgetPaidUp(): void {
+    for (let top = this.debtors.peek(); top && top.finish <= this.virtualTime; top = this.debtors.peek()) {
+      this.debtors.pop();
+      const { line } = top;
+      const idle = this.lines.get(line.userId) === line && line.jobs.size() === 0 && line.running === 0;
+      if (!idle) continue; // busy again: it is pushed anew when it next goes idle
+      if (this.finishTag(line) <= this.virtualTime) this.lines.delete(line.userId);
+      else this.debtors.push({ line, finish: this.finishTag(line) }); // re-weighted meanwhile
+    }
+  }
+
+  /**
+   * Shifts every tag down by v. Ready keys all move by the same amount, so their order in
+   * the ready set holds without re-inserting them.
+   */
+  private rebase(): void {
+    const shift = this.virtualTime;
+    for (const line of this.lines.values()) {
+      line.lastStart -= shift;
+      if (line.ready) line.key -= shift;
+    }
+    this.virtualTime = 0;
+    const idle = [...this.lines.values()].filter((l) => l.jobs.size() === 0 && l.running === 0);
+    this.debtors = new Heap((a, b) => a.finish < b.finish);
+    for (const line of idle) this.idled(line);
   }
 
   /** A line ahead of virtual time remembers its debt until v catches up. */
@@ -82,17 +126,23 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
     const tag = this.projectedTag(line, ownAhead);
     const ownStep = this.averageCost(line) / line.settings.weight;
     let ahead = ownAhead;
-    for (const other of this.lines.values()) {
-      const queued = other.jobs.size();
-      if (other === line || queued === 0) continue;
-      const start = this.currentTag(other);
+    const count = (other: Line<J>, start: number) => {
       const step = this.averageCost(other) / other.settings.weight;
       // Jobs of `other` projected at start, start + step, …: those before `tag` go first;
-      // on an exact tie (other's job k), the one whose line enters the ready set first does.
+      // on a tie (other's job k; compared with a tolerance, as tags are sums of fractions),
+      // the one whose line enters the ready set first does.
       const k = (tag - start) / step;
-      const tie = k >= 0 && Number.isInteger(k) && this.firstOnTie(other, k, step, line, ownAhead, ownStep);
-      ahead += Math.min(queued, Math.max(0, Math.ceil(k)) + (tie ? 1 : 0));
+      const nearest = Math.round(k);
+      const tied = k >= 0 && Math.abs(k - nearest) <= 1e-9 * Math.max(1, nearest);
+      const before = tied ? nearest + (this.firstOnTie(other, nearest, step, line, ownAhead, ownStep) ? 1 : 0) : Math.ceil(k);
+      ahead += Math.min(other.jobs.size(), Math.max(0, before));
+    };
+    // Ready lines come in tag order: once one starts after `tag`, so do the rest.
+    for (const other of this.readyLines()) {
+      if (other.key > tag + 1e-9 * Math.max(1, Math.abs(tag))) break;
+      if (other !== line) count(other, other.key);
     }
+    for (const other of this.capped) if (other !== line) count(other, this.currentTag(other));
     return ahead + 1;
   }
 

@@ -39,14 +39,27 @@ async function save(write: Write, key: string, value: unknown): Promise<Date> {
  */
 export async function loadSchedulingSettings(db: Db, write: Write, config: Config, log: Logger): Promise<SchedulingSettings> {
   const rows = new Map((await db.setting.findMany()).map((row) => [row.key, row]));
-  const stored = (key: string): unknown => {
+  /** A stored setting, checked; a bad one stops the start with a message saying how to fix it. */
+  const stored = <T>(key: string, check: (value: unknown) => T): T | undefined => {
     const row = rows.get(key);
-    return row ? JSON.parse(row.value) : undefined;
+    if (!row) return undefined;
+    try {
+      return check(JSON.parse(row.value));
+    } catch (error) {
+      throw new ConfigError(
+        `the stored setting ${key} is invalid (${(error as Error).message}); set it again through the environment ` +
+          `(JOBLINE_POLICY, JOBLINE_RULES_FILE, JOBLINE_AUTOSCALE_*) or delete its row from the Setting table`,
+      );
+    }
   };
 
-  const storedPolicy = stored(KEYS.policy);
   const policy: PolicyName =
-    config.policy ?? (typeof storedPolicy === 'string' && isPolicyName(storedPolicy) ? storedPolicy : 'weighted-fair');
+    config.policy ??
+    stored(KEYS.policy, (value) => {
+      if (typeof value !== 'string' || !isPolicyName(value)) throw new Error(`unknown policy ${JSON.stringify(value)}`);
+      return value;
+    }) ??
+    'weighted-fair';
 
   let rules = NO_RULES;
   let rulesUpdatedAt = rows.get(KEYS.rules)?.updatedAt ?? null;
@@ -64,11 +77,15 @@ export async function loadSchedulingSettings(db: Db, write: Write, config: Confi
     }
     rulesUpdatedAt = await save(write, KEYS.rules, rules);
     log.info('rules loaded from file', { file: config.rulesFile, tiers: rules.tiers.length, users: rules.users.length });
-  } else if (rows.has(KEYS.rules)) {
-    rules = validateRules(stored(KEYS.rules));
+  } else {
+    rules = stored(KEYS.rules, validateRules) ?? NO_RULES;
   }
 
-  let autoscale = (stored(KEYS.autoscale) as AutoscaleSettings | undefined) ?? AUTOSCALE_OFF;
+  let autoscale =
+    stored(KEYS.autoscale, (value) =>
+      // Defaults fill in fields a newer version may have added.
+      validateAutoscale({ ...AUTOSCALE_OFF, ...(value as Partial<AutoscaleSettings>) }, config.limits.maxProcessors),
+    ) ?? AUTOSCALE_OFF;
   if (config.autoscale) {
     try {
       autoscale = validateAutoscale(config.autoscale, config.limits.maxProcessors);

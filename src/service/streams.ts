@@ -40,7 +40,9 @@ export class StreamService {
           state: row.state,
           elapsedMs: view.elapsedMs,
           progress: view.progress,
-          queuePosition: view.queuePosition,
+          get queuePosition() {
+            return view.queuePosition; // computed only if the subscriber asked for it
+          },
           at: new Date(),
         });
       };

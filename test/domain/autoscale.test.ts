@@ -173,3 +173,16 @@ describe('validateAutoscale', () => {
     }
   });
 });
+
+describe('Autoscaler: long windows', () => {
+  it('keeps a one-hour window sampled every 10 ms in bounded memory and still scales down', () => {
+    const scaler = new Autoscaler({ ...ON, max: 10, scaleDownDelayMs: 3_600_000 });
+    // The load falls from 8 busy to 2 over the hour, every 10 ms: 360,001 samples.
+    const decisions = feed(scaler, 0, 3_600_000, (t) => load(8, t < 1_800_000 ? 8 : 2, 0), 10);
+    expect(decisions).toEqual([]);
+    const window = (scaler as unknown as { window: unknown[] }).window;
+    expect(window.length).toBeLessThanOrEqual(11);
+    const later = feed(scaler, 3_600_010, 5_400_010, () => load(8, 2, 0), 10);
+    expect(later.map((d) => [d.from, d.to])).toEqual([[8, 2]]);
+  });
+});

@@ -1091,3 +1091,59 @@ describe('weighted-fair placement estimates', () => {
     expect(compared).toBeGreaterThan(150 * 5);
   });
 });
+
+describe('WeightedFairPolicy: idle time, refunds and long runs', () => {
+  it('forgets a user’s debt once nothing is queued or running, so a returning user starts near the front', () => {
+    const { policy, submit, users } = setup();
+    submit('a', 1, { durationMs: 3_600_000 }); // one hour alone
+    expect(users(1)).toBe('a');
+    policy.release('a'); // the system is idle now
+    submit('b', 60, { durationMs: 60_000 });
+    expect(users(1)).toBe('b'); // b is running; the rest wait
+    const [late] = submit('a', 1, { durationMs: 1 });
+    // Without the reset, a's hour of debt would put it behind all 59 of b's waiting jobs.
+    expect(policy.placement(late!.id)!.position).toBeLessThanOrEqual(2);
+    expect(users(2)).toContain('a');
+  });
+
+  it('drops idle users once virtual time passes their finish tag, so lines track users with work', () => {
+    const { policy, submit, users } = setup();
+    submit('busy', 5000, { durationMs: 10 });
+    for (let i = 0; i < 1000; i++) {
+      submit(`once-${i}`, 1, { durationMs: 10 });
+      const started = policy.take()!;
+      policy.release(started.userId);
+    }
+    users(200); // v moves on past every one-off user's finish tag
+    const lines = (policy as unknown as { lines: Map<string, unknown> }).lines;
+    expect(lines.size).toBeLessThan(20);
+    expect(lines.has('busy')).toBe(true);
+  });
+
+  it('charges an interrupted or cancelled run only for the work it did', () => {
+    const { policy, submit, users } = setup();
+    submit('a', 1, { durationMs: 10_000 });
+    submit('b', 20, { durationMs: 1000 });
+    submit('a', 20, { durationMs: 1000 });
+    expect(policy.take()!.userId).toBe('a');
+    // a's 10 s job stops after 1 s: 9 s of it were never done.
+    policy.release('a', 9000);
+    const next = users(6);
+    // Charged 10 s, a would wait for ~10 of b's 1 s jobs; charged 1 s, it alternates at once.
+    expect(count(next, 'a')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rebases tags in a long busy period, so a 1 ms job at weight 1000 still moves the tag', () => {
+    const { policy, submit, users } = setup({ x: { weight: 0.001 }, h: { weight: 1000 }, l: { weight: 1 } });
+    // 500 day-long jobs at weight 0.001 (all started, none finished) would push v to ~4e13,
+    // where 0.001 is below half the rounding step of a double: h's steps would be lost.
+    submit('x', 500, { durationMs: 86_400_000 });
+    expect(users(500)).toBe('x'.repeat(500));
+    expect((policy as unknown as { virtualTime: number }).virtualTime).toBeLessThan(2 ** 40);
+    submit('h', 4000, { durationMs: 1 });
+    submit('l', 10, { durationMs: 1 });
+    const order = users(4004);
+    expect(count(order, 'l')).toBeGreaterThanOrEqual(3);
+    expect(count(order, 'l')).toBeLessThanOrEqual(5);
+  });
+});

@@ -27,3 +27,5 @@ PRAGMA defer_foreign_keys=OFF;
 -- Until now every user had weight 1 by default and nothing read it. From here on a user's
 -- own weight overrides the scheduling rules, so the old default becomes "not set".
 UPDATE "User" SET "weight" = NULL WHERE "weight" = 1;
+-- Weights below the new minimum (0.001) were accepted before; keep them in bounds.
+UPDATE "User" SET "weight" = 0.001 WHERE "weight" IS NOT NULL AND "weight" < 0.001;
