@@ -1,10 +1,14 @@
-// `npm run bench`: Jobline's benchmark suite. Each scenario runs against its own server
+// `npm run bench`: Jobline's benchmark suite. Scenarios 1–4 each run against their own server
 // process on a fresh SQLite file; the results are printed as one markdown table on stdout
-// (progress goes to stderr).
+// (progress goes to stderr). Scenarios 5 and 6 measure the scheduling policy alone and print
+// their own tables after it.
 //
 // Environment:
-//   BENCH_SCALE=0.1            scales every count below (quick smoke run); default 1
-//   BENCH_ONLY=1,3             run only these scenarios (1 submitJob, 2 submitJobs, 3 latency, 4 drain)
+//   BENCH_SCALE=0.1            scales every count below and scenario 5's 100k and 1M queue sizes
+//                              (quick smoke run); default 1
+//   BENCH_ONLY=1,3             run only these scenarios (1 submitJob, 2 submitJobs, 3 latency, 4 drain,
+//                              5 scheduler decision cost and memory, 6 scheduler fairness; 5 and 6
+//                              need no server: bench/scheduler.ts runs them alone)
 //   BENCH_SUBMIT_JOBS          scenario 1 jobs (default 5000 × scale)
 //   BENCH_CONCURRENCY          scenario 1 concurrent clients (default 32)
 //   BENCH_BATCH_CALLS          scenario 2 calls (default 20 × scale)
@@ -17,6 +21,9 @@ import { performance } from 'node:perf_hooks';
 import { fmtMiB, machine, markdownTable } from './report.ts';
 import { batchSubmits, drain, latency, singleSubmits, type BenchConfig, type ScenarioResult } from './scenarios.ts';
 import { killAllServers } from './server.ts';
+import type { SchedulerSection } from './scheduler-common.ts';
+import { schedulerCost } from './scheduler-cost.ts';
+import { schedulerFairness } from './scheduler-fairness.ts';
 
 function envNumber(name: string, fallback: number, min = 1): number {
   const raw = process.env[name]?.trim();
@@ -31,7 +38,7 @@ function loadConfig(): { config: BenchConfig; scale: number; only: Set<number> }
   const scale = scaleRaw ? Number(scaleRaw) : 1;
   if (!Number.isFinite(scale) || scale <= 0) throw new Error(`BENCH_SCALE must be a positive number (got "${scaleRaw}")`);
   const onlyRaw = process.env.BENCH_ONLY?.trim();
-  const only = new Set(onlyRaw ? onlyRaw.split(',').map((s) => Number(s.trim())) : [1, 2, 3, 4]);
+  const only = new Set(onlyRaw ? onlyRaw.split(',').map((s) => Number(s.trim())) : [1, 2, 3, 4, 5, 6]);
   const config: BenchConfig = {
     submitJobs: envNumber('BENCH_SUBMIT_JOBS', 5000 * scale),
     concurrency: envNumber('BENCH_CONCURRENCY', 32),
@@ -67,6 +74,10 @@ async function main(): Promise<number> {
   for (const [n, run] of scenarios) {
     if (only.has(n)) results.push(await run(config));
   }
+  // 5 and 6 exercise the scheduling policy alone and print their own tables.
+  const sections: SchedulerSection[] = [];
+  if (only.has(5)) sections.push(await schedulerCost(scale));
+  if (only.has(6)) sections.push(schedulerFairness());
   const elapsed = (performance.now() - started) / 1000;
 
   const rows: string[][] = [];
@@ -82,18 +93,23 @@ async function main(): Promise<number> {
   const out: string[] = [];
   out.push('## Jobline benchmark', '');
   out.push(markdownTable(['Machine', ''], host), '');
-  out.push(
-    markdownTable(['Metric', 'Setup', 'Result', 'Detail', 'CPU during the timed part', 'Server RSS: after start → peak (VmHWM)'], rows),
-    '',
-    `Peak RSS of the serving process, max over scenarios: ${peaks.length ? fmtMiB(Math.max(...peaks)) : 'n/a'}` +
-      (launcher.length ? ` (tsx launcher process: ${fmtMiB(Math.max(...launcher))}, not included).` : '.'),
-    `BENCH_SCALE=${scale}; untimed warm-up: ${config.warmup} jobs (scenario 1), one batch (2), ` +
-      `${Math.max(1, Math.min(20, config.warmup))} jobs (3). Client and server share the machine. Total ${elapsed.toFixed(1)} s.`,
-  );
+  if (results.length > 0) {
+    out.push(
+      markdownTable(['Metric', 'Setup', 'Result', 'Detail', 'CPU during the timed part', 'Server RSS: after start → peak (VmHWM)'], rows),
+      '',
+      `Peak RSS of the serving process, max over scenarios: ${peaks.length ? fmtMiB(Math.max(...peaks)) : 'n/a'}` +
+        (launcher.length ? ` (tsx launcher process: ${fmtMiB(Math.max(...launcher))}, not included).` : '.'),
+      `BENCH_SCALE=${scale}; untimed warm-up: ${config.warmup} jobs (scenario 1), one batch (2), ` +
+        `${Math.max(1, Math.min(20, config.warmup))} jobs (3). Client and server share the machine. Total ${elapsed.toFixed(1)} s.`,
+    );
+  }
   const notes = results.flatMap((r) => r.notes.filter((n) => !n.startsWith('FAILED')).map((n) => `- ${r.name}: ${n}`));
   if (notes.length > 0) out.push('', 'Notes:', ...notes);
+  for (const section of sections) out.push('', section.markdown);
+  if (results.length === 0) out.push('', `BENCH_SCALE=${scale}. Total ${elapsed.toFixed(1)} s.`);
   console.log(out.join('\n'));
-  return results.some((r) => r.notes.length > 0 || r.rows.length === 0) ? 1 : 0;
+  const failed = results.some((r) => r.notes.length > 0 || r.rows.length === 0) || sections.some((s) => !s.ok);
+  return failed ? 1 : 0;
 }
 
 main().then(

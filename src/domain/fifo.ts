@@ -34,9 +34,7 @@ export class FifoPolicy<J extends QueuedJob = QueuedJob> extends UserLines<J> {
     return job;
   }
 
-  protected jobOrder(a: J, b: J): number {
-    return a.id - b.id;
-  }
+  protected readonly byPriority = false;
 
   protected readyKey(_line: Line<J>, first: J): number {
     return first.id;

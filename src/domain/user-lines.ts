@@ -1,29 +1,39 @@
 // What both policies share: every user has a line of queued jobs, kept in the order that
-// user's jobs should start, and the users who may start a job now sit in a ready set
+// user's jobs should start, and the users who may start a job now sit in a ready heap
 // ordered by a key the policy chooses. The next job is the first job of the first ready
 // user. A user at its `maxConcurrent` cap is simply not ready, so it blocks nobody.
 //
-// A line's states: READY (has a queued job, below its cap: in the ready set), WAITING
+// A line's states: READY (has a queued job, below its cap: in the ready heap), WAITING
 // (has queued jobs but is at its cap, or has none but jobs running), and gone (nothing
 // queued, nothing running, nothing the policy still needs to remember).
 //
-// Cost: enqueue, remove, take, release O(log n + log u) for n queued jobs and u users with
-// work; the rank of a job in its own line O(log n) (order-statistic trees).
-import { OrderedSet } from 'js-sdsl';
+// Cost per decision: O(1) in the user's queued jobs (job-line.ts) plus O(log u) in ready
+// users. The ready heap drops entries lazily: a line has one live entry, and entries it
+// replaced are skipped when they surface (and swept out when they pile up).
+import { Heap } from './heap.ts';
+import { JobLine } from './job-line.ts';
 import type { Placement, PolicyName, QueuedJob, SchedulingPolicy, SettingsOf, UserSettings } from './policy.ts';
+
+interface ReadyEntry<J> {
+  line: Line<J>;
+  key: number;
+  seq: number;
+}
 
 export interface Line<J> {
   readonly userId: string;
   /** Queued jobs in the order they should start. */
-  readonly jobs: OrderedSet<J>;
+  readonly jobs: JobLine<J & QueuedJob>;
   running: number;
   settings: UserSettings;
-  /** In the ready set. While it is, `key` and `seq` must not change. */
+  /** Whether the line may start a job now (its live entry is in the ready heap). */
   ready: boolean;
-  /** Place in the ready set: lower first. */
+  /** Place in the ready heap: lower first. */
   key: number;
   /** Breaks ties between equal keys: the order lines became ready in. */
   seq: number;
+  /** The line's live entry in the ready heap. */
+  entry: ReadyEntry<J> | undefined;
   /** Sum of the costs of the queued jobs (for estimates). */
   queuedCostMs: number;
   /** Weighted-fair bookkeeping (see weighted-fair.ts); unused by fifo. */
@@ -34,13 +44,14 @@ export interface Line<J> {
 /** The processor time a job still needs; every start costs at least 1 ms, so none is free. */
 export const costOf = (job: QueuedJob): number => Math.max(1, job.durationMs - job.progressMs);
 
+const before = <J>(a: ReadyEntry<J>, b: ReadyEntry<J>) => a.key < b.key || (a.key === b.key && a.seq < b.seq);
+
 export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy<J> {
   abstract readonly name: PolicyName;
   protected readonly queued = new Map<number, J>();
   protected readonly lines = new Map<string, Line<J>>();
-  private readonly readySet = new OrderedSet<Line<J>>([], (a, b) => a.key - b.key || a.seq - b.seq);
-  /** Lines with queued jobs that are not ready (at their cap). */
-  protected readonly capped = new Set<Line<J>>();
+  private ready = new Heap<ReadyEntry<J>>(before);
+  private liveEntries = 0;
   private nextSeq = 0;
   private runningTotal = 0;
   /** Bumped on every change, so placements can be cached between changes. */
@@ -49,11 +60,11 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
 
   constructor(protected readonly settingsOf: SettingsOf) {}
 
-  /** The order of jobs within one user's line. */
-  protected abstract jobOrder(a: J, b: J): number;
-  /** The key of a line (re-)entering the ready set; `stayed` if it was ready just before. */
+  /** Whether a user's own jobs start by priority (then id) rather than by id alone. */
+  protected abstract readonly byPriority: boolean;
+  /** The key of a line (re-)entering the ready heap; `stayed` if it was ready just before. */
   protected abstract readyKey(line: Line<J>, first: J, stayed: boolean): number;
-  /** Called when `job`, the first job of `line`, starts (the line is out of the ready set). */
+  /** Called when `job`, the first job of `line`, starts (the line is out of the ready heap). */
   protected abstract started(line: Line<J>, job: J): void;
   /** Whether an idle line (nothing queued or running) may be forgotten. */
   protected abstract forgettable(line: Line<J>): boolean;
@@ -88,19 +99,18 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
     if (!job) return false;
     this.queued.delete(id);
     const line = this.lines.get(job.userId)!;
-    line.jobs.eraseElementByKey(job);
+    line.jobs.erase(job);
     line.queuedCostMs -= costOf(job);
     this.update(line);
     return true;
   }
 
   take(): J | undefined {
-    if (this.readySet.size() === 0) return undefined;
-    const line = this.readySet.front()!;
-    this.readySet.eraseElementByKey(line);
-    line.ready = false;
+    const line = this.firstReady();
+    if (!line) return undefined;
+    this.leaveReady(line);
     const job = line.jobs.front()!;
-    line.jobs.eraseElementByKey(job);
+    line.jobs.erase(job);
     line.queuedCostMs -= costOf(job);
     this.queued.delete(job.id);
     line.running++;
@@ -142,16 +152,11 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
     let placement = this.cached.placements.get(id);
     if (!placement) {
       const line = this.lines.get(job.userId)!;
-      const ownAhead = line.jobs.find(job).index;
+      const ownAhead = line.jobs.rank(job);
       placement = { position: this.positionOf(job, line, ownAhead), ownAhead };
       this.cached.placements.set(id, placement);
     }
     return placement;
-  }
-
-  /** Ready lines in the order they start (smallest key first). */
-  protected readyLines(): Iterable<Line<J>> {
-    return this.readySet;
   }
 
   *jobs(): Iterable<J> {
@@ -163,12 +168,13 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
     if (!line) {
       line = {
         userId,
-        jobs: new OrderedSet<J>([], (a, b) => this.jobOrder(a, b), true),
+        jobs: new JobLine<J>(this.byPriority),
         running: 0,
         settings: this.settingsOf(userId),
         ready: false,
         key: 0,
         seq: 0,
+        entry: undefined,
         queuedCostMs: 0,
         lastStart: 0,
         lastCostMs: 0,
@@ -183,27 +189,57 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
     return cap !== undefined && line.running >= cap;
   }
 
-  /** Puts the line where it belongs (ready set or not) after anything about it changed. */
+  /** The ready line whose turn it is, skipping entries that were replaced. */
+  private firstReady(): Line<J> | undefined {
+    for (let top = this.ready.peek(); top; top = this.ready.peek()) {
+      if (top.line.entry === top) return top.line;
+      this.ready.pop();
+    }
+    return undefined;
+  }
+
+  private leaveReady(line: Line<J>): void {
+    if (!line.entry) return;
+    line.entry = undefined;
+    line.ready = false;
+    this.liveEntries--;
+  }
+
+  /** Puts the line where it belongs (ready or not) after anything about it changed. */
   private update(line: Line<J>): void {
     this.version++;
     const stayed = line.ready;
-    if (stayed) this.readySet.eraseElementByKey(line);
-    const first = line.jobs.size() > 0 ? line.jobs.front() : undefined;
-    line.ready = first !== undefined && !this.atCap(line);
-    if (first && !line.ready) this.capped.add(line);
-    else this.capped.delete(line);
-    if (line.ready) {
-      line.key = this.readyKey(line, first!, stayed);
+    const first = line.jobs.front();
+    if (first !== undefined && !this.atCap(line)) {
+      const key = this.readyKey(line, first, stayed);
+      if (stayed && key === line.key) return; // same place in the ready heap
+      this.leaveReady(line);
+      line.key = key;
       if (!stayed) line.seq = this.nextSeq++;
-      this.readySet.insert(line);
-    } else if (!first && line.running === 0) {
+      line.entry = { line, key, seq: line.seq };
+      line.ready = true;
+      this.liveEntries++;
+      this.ready.push(line.entry);
+      if (this.ready.size > 2 * this.liveEntries + 1024) this.sweep();
+      return;
+    }
+    this.leaveReady(line);
+    if (!first && line.running === 0) {
       if (this.forgettable(line)) this.lines.delete(line.userId);
       else this.idled(line);
     }
     if (this.queued.size === 0 && this.runningTotal === 0 && this.lines.size > 0) {
       // End of a busy period: nobody has work, so nobody keeps credit or debt.
       this.lines.clear();
+      this.ready = new Heap<ReadyEntry<J>>(before);
+      this.liveEntries = 0;
       this.busyPeriodEnded();
     }
+  }
+
+  /** Rebuilds the ready heap from live entries (once replaced ones outnumber them). */
+  protected sweep(): void {
+    this.ready = new Heap<ReadyEntry<J>>(before);
+    for (const line of this.lines.values()) if (line.entry) this.ready.push(line.entry);
   }
 }

@@ -27,7 +27,7 @@
 //   banks no credit (S = max(v, F)) and a newcomer starts at S = v, so it goes after at
 //   most one job from each user already waiting: within (active users) starts.
 //
-// Cost: O(log n) in the user's queued jobs plus O(log u) in ready users per decision.
+// Cost: O(1) in the user's queued jobs plus O(log u) in ready users per decision.
 import { Heap } from './heap.ts';
 import type { QueuedJob, SettingsOf } from './policy.ts';
 import { costOf, UserLines, type Line } from './user-lines.ts';
@@ -47,10 +47,8 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
   /** Idle users still ahead of v (they used more than their share), by finish tag. */
   private debtors = new Heap<{ line: Line<J>; finish: number }>((a, b) => a.finish < b.finish);
 
-  /** Higher priority first, then submission order. */
-  protected jobOrder(a: J, b: J): number {
-    return b.priority - a.priority || a.id - b.id;
-  }
+  /** A user's own jobs: higher priority first, then submission order. */
+  protected readonly byPriority = true;
 
   protected readyKey(line: Line<J>): number {
     // Never below v, not even after a weight change re-tags a line that stays ready: a tag
@@ -95,16 +93,15 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
     }
   }
 
-  /**
-   * Shifts every tag down by v. Ready keys all move by the same amount, so their order in
-   * the ready set holds without re-inserting them.
-   */
+  /** Shifts every tag down by v (keys all move alike, so the order of starts holds). */
   private rebase(): void {
     const shift = this.virtualTime;
     for (const line of this.lines.values()) {
       line.lastStart -= shift;
-      if (line.ready) line.key -= shift;
+      line.key -= shift;
+      if (line.entry) line.entry.key -= shift;
     }
+    this.sweep(); // replaced entries kept their old keys: leave them behind
     this.virtualTime = 0;
     const idle = [...this.lines.values()].filter((l) => l.jobs.size() === 0 && l.running === 0);
     this.debtors = new Heap((a, b) => a.finish < b.finish);
@@ -137,12 +134,9 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
       const before = tied ? nearest + (this.firstOnTie(other, nearest, step, line, ownAhead, ownStep) ? 1 : 0) : Math.ceil(k);
       ahead += Math.min(other.jobs.size(), Math.max(0, before));
     };
-    // Ready lines come in tag order: once one starts after `tag`, so do the rest.
-    for (const other of this.readyLines()) {
-      if (other.key > tag + 1e-9 * Math.max(1, Math.abs(tag))) break;
-      if (other !== line) count(other, other.key);
+    for (const other of this.lines.values()) {
+      if (other !== line && other.jobs.size() > 0) count(other, this.currentTag(other));
     }
-    for (const other of this.capped) if (other !== line) count(other, this.currentTag(other));
     return ahead + 1;
   }
 
