@@ -10,6 +10,11 @@ export class CountingTree {
     this.tree = new Int32Array(capacity + 1);
   }
 
+  /** Keys below this fit without growing. */
+  get capacity(): number {
+    return this.tree.length - 1;
+  }
+
   add(key: number, delta: 1 | -1): void {
     if (key + 1 >= this.tree.length) this.grow(key + 1);
     for (let i = key + 1; i < this.tree.length; i += i & -i) this.tree[i]! += delta;

@@ -312,3 +312,21 @@ describe('FifoPolicy without caps', () => {
     );
   });
 });
+
+describe('FifoPolicy in a long-lived server', () => {
+  it('keeps its position index to the span of queued ids, however high ids go', () => {
+    const policy = new FifoPolicy();
+    let id = 1;
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 50; i++) policy.enqueue({ id: id++, userId: `u${i % 7}`, durationMs: 1, progressMs: 0, priority: 3 });
+      for (let i = 0; i < 50; i++) policy.take();
+      for (let i = 0; i < 7; i++) policy.release(`u${i}`);
+    }
+    // 10,000 ids seen, never more than 50 queued: the index stays small.
+    policy.enqueue({ id: 1_000_000, userId: 'late', durationMs: 1, progressMs: 0, priority: 3 });
+    policy.enqueue({ id: 1_000_001, userId: 'late', durationMs: 1, progressMs: 0, priority: 3 });
+    expect(policy.placement(1_000_001)?.position).toBe(2);
+    const tree = (policy as unknown as { earlier: { capacity: number } }).earlier;
+    expect(tree.capacity).toBeLessThanOrEqual(2048);
+  });
+});
