@@ -71,7 +71,7 @@ export interface UserLoad {
 /** Why a queued job waits, and what decides its turn. */
 export interface JobExplanation {
   policy: PolicyName;
-  reason: 'NO_PROCESSORS' | 'AT_MAX_CONCURRENT' | 'BEHIND_OWN_JOBS' | 'WAITING_FOR_TURN';
+  reason: 'NO_PROCESSORS' | 'AT_MAX_CONCURRENT' | 'BEHIND_OWN_JOBS' | 'NEXT_IN_LINE' | 'WAITING_FOR_TURN';
   position: number;
   ownAhead: number;
   settings: ResolvedSettings;
@@ -373,7 +373,9 @@ export class Dispatcher {
           ? 'AT_MAX_CONCURRENT'
           : placement.ownAhead > 0
             ? 'BEHIND_OWN_JOBS'
-            : 'WAITING_FOR_TURN';
+            : placement.position === 1
+              ? 'NEXT_IN_LINE'
+              : 'WAITING_FOR_TURN';
     return {
       policy: this.policy.name,
       reason,

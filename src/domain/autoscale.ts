@@ -104,7 +104,7 @@ export class Autoscaler {
         now,
         from,
         wanted,
-        `${sample.runnable} runnable jobs waiting for ${from} processors (target ${targetBacklog} per processor)`,
+        `${sample.runnable} queued ${sample.runnable === 1 ? 'job' : 'jobs'} could start now, on ${from} ${from === 1 ? 'processor' : 'processors'} (target: ${targetBacklog} waiting per processor)`,
       );
     }
 

@@ -52,12 +52,12 @@ function checkSettings(value: RuleSettings, where: string): RuleSettings {
   const { weight, maxConcurrent } = value;
   if (weight !== undefined && weight !== null) {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < MIN_WEIGHT || weight > MAX_WEIGHT) {
-      bad(where, `weight must be a number from ${MIN_WEIGHT} to ${MAX_WEIGHT} (got ${String(weight)})`);
+      bad(where, `weight must be a number from ${MIN_WEIGHT} to ${MAX_WEIGHT} (got ${JSON.stringify(weight)})`);
     }
   }
   if (maxConcurrent !== undefined && maxConcurrent !== null) {
     if (typeof maxConcurrent !== 'number' || !Number.isInteger(maxConcurrent) || maxConcurrent < 1 || maxConcurrent > MAX_CONCURRENT_CAP) {
-      bad(where, `maxConcurrent must be a whole number from 1 to ${MAX_CONCURRENT_CAP} (got ${String(maxConcurrent)})`);
+      bad(where, `maxConcurrent must be a whole number from 1 to ${MAX_CONCURRENT_CAP} (got ${JSON.stringify(maxConcurrent)})`);
     }
   }
   return { weight: weight ?? null, maxConcurrent: maxConcurrent ?? null };

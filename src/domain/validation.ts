@@ -162,7 +162,7 @@ export function validateUserSettings(input: UserSettingsInput): UserSettingsInpu
   }
   if (input.weight !== undefined && input.weight !== null) {
     if (!Number.isFinite(input.weight) || input.weight < MIN_WEIGHT || input.weight > MAX_WEIGHT) {
-      fail(`weight must be a number from ${MIN_WEIGHT} to ${MAX_WEIGHT}`, 'weight');
+      fail(`weight must be a number from ${MIN_WEIGHT} to ${MAX_WEIGHT} (got ${input.weight})`, 'weight');
     }
   }
   if (input.maxConcurrent !== undefined && input.maxConcurrent !== null) {

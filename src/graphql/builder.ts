@@ -37,10 +37,13 @@ export const builder = new SchemaBuilder<{
       admin: ctx.caller?.role === 'ADMIN',
       submitter: ctx.caller?.role === 'ADMIN' || ctx.caller?.role === 'USER',
     }),
-    unauthorizedError: (_parent, ctx) =>
-      ctx.caller
-        ? new ForbiddenError('your role may not do this')
-        : new UnauthenticatedError('a valid token is required: send "Authorization: Bearer <token>"'),
+    unauthorizedError: (_parent, ctx, info, result) => {
+      if (!ctx.caller) return new UnauthenticatedError('a valid token is required: send "Authorization: Bearer <token>"');
+      const failure = result.failure as { kind?: string; scope?: string; failures?: Array<{ scope?: string }> };
+      const scope = failure.scope ?? failure.failures?.find((f) => f.scope)?.scope;
+      const needs = scope === 'admin' ? 'the ADMIN role' : scope === 'submitter' ? 'the ADMIN or USER role' : 'another role';
+      return new ForbiddenError(`${info.fieldName} needs ${needs}; this token's role is ${ctx.caller.role}`);
+    },
   },
   relay: {
     clientMutationId: 'omit',

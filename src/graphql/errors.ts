@@ -19,10 +19,11 @@ export function createErrorMasker(log: Logger) {
     }
     if (graphqlError && (!original || original instanceof GraphQLError)) {
       // Parse/validation/variable errors, or a scalar that refused its input.
-      const inner = (original as GraphQLError | undefined) ?? graphqlError;
-      const code = inner.extensions?.code;
+      // The outer error's message says where (`Variable "$input" got invalid value … at
+      // "input[3].durationMs"`), so a client can find the bad entry in a batch.
+      const code = ((original as GraphQLError | undefined) ?? graphqlError).extensions?.code;
       if (typeof code === 'string' && CONTRACT_CODES.has(code)) return graphqlError;
-      return relabelRequestError(inner);
+      return relabelRequestError(graphqlError);
     }
     log.error('unexpected error', { error: String((original as Error)?.stack ?? original) });
     return new GraphQLError('Unexpected error.', { ...at, extensions: { code: 'INTERNAL_SERVER_ERROR' } });

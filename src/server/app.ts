@@ -82,7 +82,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       process.exit(1);
     });
   const write = <T,>(work: Parameters<typeof store.write<T>>[0]) => store.write(work);
-  const scheduling = await loadSchedulingSettings(db, write, config, log.scope('scheduling')).catch(
+  const scheduling = await loadSchedulingSettings(db, config, log.scope('scheduling')).catch(
     async (error: unknown) => {
       // A bad rules file or autoscale setting: let go of the database before giving up.
       await store.committer.idle();
@@ -119,7 +119,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     auth,
     jobs,
     queue: new QueueService(db, dispatcher, config.limits),
-    scheduling: new SchedulingService(write, dispatcher, autoscaler, config.limits.maxProcessors, scheduling),
+    scheduling: new SchedulingService(
+      write,
+      dispatcher,
+      autoscaler,
+      config.limits.maxProcessors,
+      scheduling,
+      log.scope('scheduling'),
+    ),
     streams: new StreamService(db, bus, jobs, config.progressIntervalMs),
   };
   const maskError = createErrorMasker(log.scope('graphql'));

@@ -1,7 +1,7 @@
 // Operator settings for scheduling: policy, rules and autoscaling. Each change is
 // validated, made durable (table Setting), then applied to the running dispatcher, so it
 // takes effect at once and survives a restart.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ConfigError, type Config } from '../config.ts';
 import { AUTOSCALE_OFF, validateAutoscale, type AutoscaleSettings } from '../domain/autoscale.ts';
 import { BadInputError } from '../domain/errors.ts';
@@ -34,10 +34,11 @@ async function save(write: Write, key: string, value: unknown): Promise<Date> {
 
 /**
  * The settings to start with: the environment (JOBLINE_POLICY, JOBLINE_RULES_FILE,
- * JOBLINE_AUTOSCALE_*) wins and is stored; otherwise what an admin set last; otherwise
- * the defaults (weighted-fair, no rules, no autoscaling).
+ * JOBLINE_AUTOSCALE_*) wins; otherwise what an admin set last; otherwise the defaults
+ * (weighted-fair, no rules, no autoscaling). Environment values are not stored: unset
+ * them and the next start uses the admin's settings again.
  */
-export async function loadSchedulingSettings(db: Db, write: Write, config: Config, log: Logger): Promise<SchedulingSettings> {
+export async function loadSchedulingSettings(db: Db, config: Config, log: Logger): Promise<SchedulingSettings> {
   const rows = new Map((await db.setting.findMany()).map((row) => [row.key, row]));
   /** A stored setting, checked; a bad one stops the start with a message saying how to fix it. */
   const stored = <T>(key: string, check: (value: unknown) => T): T | undefined => {
@@ -67,6 +68,7 @@ export async function loadSchedulingSettings(db: Db, write: Write, config: Confi
     let parsed: unknown;
     try {
       parsed = JSON.parse(await readFile(config.rulesFile, 'utf8'));
+      rulesUpdatedAt = (await stat(config.rulesFile)).mtime;
     } catch (error) {
       throw new ConfigError(`JOBLINE_RULES_FILE: cannot read ${config.rulesFile} as JSON: ${(error as Error).message}`);
     }
@@ -75,7 +77,6 @@ export async function loadSchedulingSettings(db: Db, write: Write, config: Confi
     } catch (error) {
       throw new ConfigError(`JOBLINE_RULES_FILE ${config.rulesFile}: ${(error as Error).message}`);
     }
-    rulesUpdatedAt = await save(write, KEYS.rules, rules);
     log.info('rules loaded from file', { file: config.rulesFile, tiers: rules.tiers.length, users: rules.users.length });
   } else {
     rules = stored(KEYS.rules, validateRules) ?? NO_RULES;
@@ -92,9 +93,7 @@ export async function loadSchedulingSettings(db: Db, write: Write, config: Confi
     } catch (error) {
       throw new ConfigError(`JOBLINE_AUTOSCALE_*: ${(error as Error).message}`);
     }
-    await save(write, KEYS.autoscale, autoscale);
   }
-  if (config.policy) await save(write, KEYS.policy, policy);
   return { policy, rules, rulesUpdatedAt, autoscale };
 }
 
@@ -107,6 +106,7 @@ export class SchedulingService {
     private readonly autoscaler: AutoscaleLoop,
     private readonly maxProcessors: number,
     initial: SchedulingSettings,
+    private readonly log: Logger,
   ) {
     this.rulesUpdatedAt = initial.rulesUpdatedAt;
   }
@@ -120,12 +120,14 @@ export class SchedulingService {
     const rules = validateRules(input);
     this.rulesUpdatedAt = await save(this.write, KEYS.rules, rules);
     this.dispatcher.setRules(rules);
+    this.log.info('rules set', { tiers: rules.tiers.length, users: rules.users.length });
     return this.rules();
   }
 
-  async setPolicy(name: string): Promise<PolicyName> {
+  async setPolicy(given: string): Promise<PolicyName> {
+    const name = given.trim().toLowerCase();
     if (!isPolicyName(name)) {
-      throw new BadInputError(`policy must be one of ${POLICY_NAMES.join(', ')} (got "${name}")`, { field: 'name' });
+      throw new BadInputError(`policy must be one of ${POLICY_NAMES.join(', ')} (got "${given}")`, { field: 'name' });
     }
     await save(this.write, KEYS.policy, name);
     this.dispatcher.setPolicy(name);

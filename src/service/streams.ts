@@ -40,9 +40,7 @@ export class StreamService {
           state: row.state,
           elapsedMs: view.elapsedMs,
           progress: view.progress,
-          get queuePosition() {
-            return view.queuePosition; // computed only if the subscriber asked for it
-          },
+          queuePosition: view.queuePosition, // a snapshot: the event describes one moment
           at: new Date(),
         });
       };

@@ -132,7 +132,7 @@ describe('autoscaling on a manual clock', () => {
     expect(after.autoscale.decisions).toHaveLength(1);
     const decision = after.autoscale.decisions[0]!;
     expect(decision).toMatchObject({ from: 0, to: 4, at: new Date(tickAt).toISOString() });
-    expect(decision.reason).toMatch(/^scale up 0→4: 16 runnable jobs waiting for 0 processors \(target 2 per processor\)/);
+    expect(decision.reason).toMatch(/^scale up 0→4: 16 queued jobs could start now, on 0 processors \(target: 2 waiting per processor\)/);
   });
 
   it('scales down only once the load stayed low for scaleDownDelayMs, keeps the busy processor, then goes to min', async () => {

@@ -104,6 +104,14 @@ describe('bad input', () => {
     expect(Number(good.submitJobs[1].id)).toBeGreaterThan(Number(good.submitJobs[0].id));
   });
 
+  it('names the bad entry of a batch when a variable has the wrong type', async () => {
+    const result = await gql(t.url, user.token, `mutation ($jobs: [SubmitJobInput!]!) { submitJobs(input: $jobs) { id } }`, {
+      jobs: [{ jobId: 'typed-0', durationMs: 5 }, { jobId: 'typed-1', durationMs: '5' }],
+    });
+    expect(codeOf(result)).toBe('BAD_USER_INPUT');
+    expect(result.errors![0]!.message).toContain('jobs[1].durationMs');
+  });
+
   it('bounds page sizes and user fields', async () => {
     expect(codeOf(await gql(t.url, user.token, `{ jobs(first: 101) { edges { cursor } } }`))).toBe('BAD_USER_INPUT');
     const page = await ok(t.url, user.token, `{ jobs(first: 2) { edges { cursor node { jobId } } pageInfo { hasNextPage endCursor } } }`);

@@ -167,7 +167,8 @@ describe('rules take effect at once', () => {
 
     const before0 = await schedule(t.url, amy.token, 'amy-0');
     expect(before0).toMatchObject({
-      reason: 'WAITING_FOR_TURN',
+      reason: 'NEXT_IN_LINE',
+      position: 1,
       ownJobsAhead: 0,
       weight: 1,
       weightSource: 'built-in default',
@@ -175,6 +176,7 @@ describe('rules take effect at once', () => {
       userQueued: 6,
     });
     expect(before0.share).toBeCloseTo(1 / 3, 10); // amy, ben, carol: weight 1 each
+    expect(await schedule(t.url, ben.token, 'ben-0')).toMatchObject({ reason: 'WAITING_FOR_TURN', ownJobsAhead: 0 });
     const before1 = await schedule(t.url, amy.token, 'amy-1');
     expect(before1).toMatchObject({ reason: 'BEHIND_OWN_JOBS', ownJobsAhead: 1 });
     const amyLastBefore = (await schedule(t.url, amy.token, 'amy-5')).position;
@@ -190,7 +192,7 @@ describe('rules take effect at once', () => {
     expect(rules.updatedAt).not.toBeNull();
 
     const after0 = await schedule(t.url, amy.token, 'amy-0');
-    expect(after0).toMatchObject({ reason: 'WAITING_FOR_TURN', weight: 3, weightSource: 'rule for tier "gold"' });
+    expect(after0).toMatchObject({ reason: 'NEXT_IN_LINE', weight: 3, weightSource: 'rule for tier "gold"' });
     expect(after0.share).toBeCloseTo(3 / 5, 10);
     expect((await schedule(t.url, ben.token, 'ben-0')).share).toBeCloseTo(1 / 5, 10);
     // With three times the weight, amy's later jobs are projected earlier, ben's later.

@@ -38,7 +38,7 @@ describe('Autoscaler.observe', () => {
     const scaler = new Autoscaler(ON);
     const d = scaler.observe(0, load(1, 1, 35));
     expect(d).toMatchObject({ at: 0, from: 1, to: 4 });
-    expect(d!.reason).toBe('scale up 1→4: 35 runnable jobs waiting for 1 processors (target 10 per processor)');
+    expect(d!.reason).toBe('scale up 1→4: 35 queued jobs could start now, on 1 processor (target: 10 waiting per processor)');
   });
 
   it('stays put while the recommendation equals the current count', () => {

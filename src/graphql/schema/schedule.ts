@@ -11,23 +11,38 @@ const WaitReasonEnum = builder.enumType('WaitReason', {
     NO_PROCESSORS: { description: 'There are no processors to run anything.' },
     AT_MAX_CONCURRENT: { description: 'The user already runs as many jobs as its maxConcurrent allows.' },
     BEHIND_OWN_JOBS: { description: 'Jobs of the same user come first (higher priority, or submitted earlier).' },
+    NEXT_IN_LINE: { description: 'It starts next, as soon as a processor is free.' },
     WAITING_FOR_TURN: { description: 'Processors are busy; other users’ turns come first under the policy.' },
   } as const,
 });
 
 const percent = (share: number) => `${Math.round(share * 1000) / 10}%`;
 
-/** One sentence a user can read. */
+const REASONS: Record<JobExplanation['reason'], string> = {
+  NO_PROCESSORS: 'There are no processors to run it.',
+  AT_MAX_CONCURRENT: 'Its user already runs as many jobs as maxConcurrent allows.',
+  BEHIND_OWN_JOBS: 'Jobs of the same user come first.',
+  NEXT_IN_LINE: 'It starts as soon as a processor is free.',
+  WAITING_FOR_TURN: 'Processors are busy and other users’ turns come first.',
+};
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A few sentences a user can read. */
 export function summarize(e: JobExplanation): string {
   const ahead = e.position - 1;
-  const cap = e.settings.maxConcurrent === undefined ? 'no cap' : `max ${e.settings.maxConcurrent}`;
+  const cap =
+    e.settings.maxConcurrent === undefined
+      ? 'no cap'
+      : `max ${e.settings.maxConcurrent}, ${e.settings.maxConcurrentSource}`;
   const estimate = e.policy === 'fifo' ? '' : 'about ';
   return [
-    `Position ${e.position}: ${estimate}${ahead} job${ahead === 1 ? '' : 's'} ahead, ${e.ownAhead} of them yours.`,
+    REASONS[e.reason],
+    `Position ${e.position}: ${estimate}${plural(ahead, 'job')} ahead, ${e.ownAhead} of them yours.`,
     e.policy === 'fifo'
       ? 'Policy fifo: jobs start in submission order.'
       : `Weight ${e.settings.weight} (${e.settings.weightSource}): ${percent(e.share)} of processor time among users with work.`,
-    `Running ${e.running} (${cap}, ${e.settings.maxConcurrentSource}).`,
+    `Running ${e.running} (${cap}).`,
   ].join(' ');
 }
 
