@@ -17,6 +17,7 @@ import type { ProcessorRecord } from '../domain/processor.ts';
 import { RuleBook, type ResolvedSettings, type Rules, type UserAttributes } from '../domain/rules.ts';
 import type { Logger } from '../log.ts';
 import type { DispatcherEvents, DispatcherStore, JobPatch, NewJob } from './ports.ts';
+import { UserLoads } from './user-loads.ts';
 
 /** A queued job as the dispatcher remembers it: enough to start it, nothing more. */
 export interface QueueEntry extends QueuedJob {
@@ -109,12 +110,7 @@ export class Dispatcher {
   private readonly runs = new Map<number, Run>();
   /** Processors whose counters changed since the last checkpoint. */
   private readonly unsavedStats = new Set<BuiltinProcessor>();
-  private readonly queuedByUser = new Map<string, number>();
-  private readonly runningByUser = new Map<string, number>();
-  private readonly processorMsByUser = new Map<string, number>();
-  /** Users with queued or running work → the weight counted for them in activeWeightSum. */
-  private readonly activeWeights = new Map<string, number>();
-  private activeWeightSum = 0;
+  private readonly loads: UserLoads;
   /** Submissions not yet committed, so a concurrent duplicate waits for the first. */
   private readonly inFlight = new Map<string, Promise<JobRecord | undefined>>();
   private nextJobId = 1;
@@ -126,6 +122,7 @@ export class Dispatcher {
     this.store = options.store;
     this.events = options.events;
     this.ruleBook = new RuleBook(options.rules);
+    this.loads = new UserLoads((userId) => this.ruleBook.resolve(userId).weight);
     this.policy = createPolicy(options.policy, (userId) => this.ruleBook.resolve(userId));
     this.clock = options.clock;
     this.log = options.log;
@@ -143,7 +140,7 @@ export class Dispatcher {
   async start(builtinProcessors: number): Promise<void> {
     this.nextJobId = (await this.store.maxJobId()) + 1;
     for (const { id, ...attributes } of await this.store.loadUserAttributes()) this.ruleBook.setUser(id, attributes);
-    for (const [userId, ms] of await this.store.loadProcessorMsByUser()) this.processorMsByUser.set(userId, ms);
+    for (const [userId, ms] of await this.store.loadProcessorMsByUser()) this.loads.addProcessorMs(userId, ms);
 
     let recovered = 0;
     for (let job of await this.store.loadUnfinishedJobs()) {
@@ -243,7 +240,7 @@ export class Dispatcher {
   async cancel(job: JobRecord): Promise<JobRecord> {
     const now = this.clock.now();
     if (this.policy.remove(job.id)) {
-      this.countQueued(job.userId, -1);
+      this.loads.addQueued(job.userId, -1);
       const row = await this.transition(job.id, 'QUEUED', { state: 'CANCELLED', finishedAt: new Date(now) });
       this.announceFinished(row);
       return row;
@@ -332,16 +329,16 @@ export class Dispatcher {
 
   /** Load per user: everyone with queued or running work, plus anyone asked for. */
   userLoads(alsoInclude: readonly string[] = []): UserLoad[] {
-    const ids = new Set([...this.queuedByUser.keys(), ...this.runningByUser.keys(), ...alsoInclude]);
+    const ids = new Set([...this.loads.active(), ...alsoInclude]);
     const liveMs = new Map<string, number>();
     for (const run of this.runs.values()) {
       liveMs.set(run.entry.userId, (liveMs.get(run.entry.userId) ?? 0) + this.segment(run));
     }
     return [...ids].sort().map((userId) => ({
       userId,
-      queued: this.queuedByUser.get(userId) ?? 0,
-      running: this.runningByUser.get(userId) ?? 0,
-      processorMs: (this.processorMsByUser.get(userId) ?? 0) + (liveMs.get(userId) ?? 0),
+      queued: this.loads.queuedOf(userId),
+      running: this.loads.runningOf(userId),
+      processorMs: this.loads.processorMsOf(userId) + (liveMs.get(userId) ?? 0),
     }));
   }
 
@@ -351,8 +348,7 @@ export class Dispatcher {
 
   /** The weights of all users with queued or running work, summed (plus `alsoUserId`'s). */
   activeWeight(alsoUserId?: string): number {
-    if (alsoUserId === undefined || this.activeWeights.has(alsoUserId)) return this.activeWeightSum;
-    return this.activeWeightSum + this.ruleBook.resolve(alsoUserId).weight;
+    return this.loads.activeWeight(alsoUserId);
   }
 
   /** A user's entitled share of processor time now: its weight over that of all users with work. */
@@ -365,7 +361,7 @@ export class Dispatcher {
     const placement = this.policy.placement(id);
     if (!placement) return undefined;
     const settings = this.ruleBook.resolve(userId);
-    const running = this.runningByUser.get(userId) ?? 0;
+    const running = this.loads.runningOf(userId);
     const reason =
       this.workingProcessors() === 0
         ? 'NO_PROCESSORS'
@@ -383,14 +379,14 @@ export class Dispatcher {
       settings,
       share: this.shareOf(userId),
       running,
-      queued: this.queuedByUser.get(userId) ?? 0,
+      queued: this.loads.queuedOf(userId),
     };
   }
 
   /** New rules take effect at once: queued work is re-weighted, caps re-read. */
   setRules(rules: Rules): void {
     this.ruleBook.setRules(rules);
-    this.recountActiveWeights();
+    this.loads.reweigh();
     this.policy.refresh();
     this.pump();
     this.events.queueChanged();
@@ -399,7 +395,7 @@ export class Dispatcher {
   /** A user was created or its tier or own settings changed. */
   setUser(userId: string, attributes: UserAttributes): void {
     this.ruleBook.setUser(userId, attributes);
-    this.recountActiveWeights();
+    this.loads.reweigh();
     this.policy.refresh([userId]);
     this.pump();
   }
@@ -427,9 +423,9 @@ export class Dispatcher {
     }
     // Jobs that could start if a processor were free: up to each user's remaining cap.
     let runnable = 0;
-    for (const [userId, queued] of this.queuedByUser) {
+    for (const [userId, queued] of this.loads.queuedByUser()) {
       const cap = this.ruleBook.resolve(userId).maxConcurrent;
-      runnable += cap === undefined ? queued : Math.min(queued, Math.max(0, cap - (this.runningByUser.get(userId) ?? 0)));
+      runnable += cap === undefined ? queued : Math.min(queued, Math.max(0, cap - this.loads.runningOf(userId)));
     }
     return { processors, busy, runnable };
   }
@@ -462,31 +458,7 @@ export class Dispatcher {
 
   private enqueue(entry: QueueEntry): void {
     this.policy.enqueue(entry);
-    this.countQueued(entry.userId, 1);
-  }
-
-  /** Keeps the sum of active users' weights current as users gain or run out of work. */
-  private touchActive(userId: string): void {
-    const active = this.queuedByUser.has(userId) || this.runningByUser.has(userId);
-    const counted = this.activeWeights.get(userId);
-    if (active && counted === undefined) {
-      const weight = this.ruleBook.resolve(userId).weight;
-      this.activeWeights.set(userId, weight);
-      this.activeWeightSum += weight;
-    } else if (!active && counted !== undefined) {
-      this.activeWeights.delete(userId);
-      this.activeWeightSum = this.activeWeights.size === 0 ? 0 : this.activeWeightSum - counted;
-    }
-  }
-
-  /** After rules or a user changed: re-reads every active user's weight. */
-  private recountActiveWeights(): void {
-    this.activeWeightSum = 0;
-    for (const userId of this.activeWeights.keys()) {
-      const weight = this.ruleBook.resolve(userId).weight;
-      this.activeWeights.set(userId, weight);
-      this.activeWeightSum += weight;
-    }
+    this.loads.addQueued(entry.userId, 1);
   }
 
   /** Built-in processors not on their way out. */
@@ -494,11 +466,6 @@ export class Dispatcher {
     let count = 0;
     for (const processor of this.processors.values()) if (!processor.draining) count++;
     return count;
-  }
-
-  private countQueued(userId: string, delta: number): void {
-    bump(this.queuedByUser, userId, delta);
-    this.touchActive(userId);
   }
 
   private addProcessor(record: ProcessorRecord): BuiltinProcessor {
@@ -530,7 +497,7 @@ export class Dispatcher {
       const entry = this.policy.take();
       if (!entry) return;
       this.idle.delete(processor);
-      this.countQueued(entry.userId, -1);
+      this.loads.addQueued(entry.userId, -1);
       this.begin(processor, entry, now);
     }
   }
@@ -552,8 +519,7 @@ export class Dispatcher {
     };
     processor.run = run;
     this.runs.set(entry.id, run);
-    bump(this.runningByUser, entry.userId, 1);
-    this.touchActive(entry.userId);
+    this.loads.addRunning(entry.userId, 1);
     run.timer = this.clock.setTimeout(
       () => void this.complete(run),
       remainingMs({ durationMs: entry.durationMs, progressMs: run.progressMs }),
@@ -599,7 +565,7 @@ export class Dispatcher {
     const processor = run.processor;
     processor.record = { ...processor.record, busyMs: processor.record.busyMs + segment };
     this.unsavedStats.add(processor);
-    bump(this.processorMsByUser, run.entry.userId, segment);
+    this.loads.addProcessorMs(run.entry.userId, segment);
     return { runMs: run.runMs, progressMs: run.progressMs };
   }
 
@@ -612,8 +578,7 @@ export class Dispatcher {
     const totals = this.book(run, now);
     const { entry, processor } = run;
     this.runs.delete(entry.id);
-    bump(this.runningByUser, entry.userId, -1);
-    this.touchActive(entry.userId);
+    this.loads.addRunning(entry.userId, -1);
     // An unfinished run gives back the work it was charged for but did not do.
     this.policy.release(entry.userId, completed ? 0 : entry.durationMs - totals.progressMs);
     processor.run = undefined;
@@ -720,12 +685,6 @@ export class Dispatcher {
       ),
     );
   }
-}
-
-function bump(map: Map<string, number>, key: string, delta: number): void {
-  const value = (map.get(key) ?? 0) + delta;
-  if (value === 0) map.delete(key);
-  else map.set(key, value);
 }
 
 function entryOf(job: JobRecord): QueueEntry {
