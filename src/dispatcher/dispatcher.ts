@@ -302,6 +302,11 @@ export class Dispatcher {
     return { runMs: run.runMs + segment, elapsedMs: done, progress: progressOf(run.entry.durationMs, done) };
   }
 
+  /** Ids of a user's first `limit` queued jobs, in the order they will start. */
+  queuedInOrder(userId: string, limit: number): number[] {
+    return this.policy.lineOf(userId, limit).map((entry) => entry.id);
+  }
+
   /** 1-based place in line of a queued job (see Placement: exact for fifo, projected otherwise). */
   queuePosition(id: number): number | undefined {
     return this.policy.placement(id)?.position;

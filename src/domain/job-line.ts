@@ -62,6 +62,16 @@ export class JobLine<J extends QueuedJob> {
     return true;
   }
 
+  /** The first `limit` jobs, in the order they start. */
+  first(limit: number): J[] {
+    const out: J[] = [];
+    for (let b = 0; b < this.buckets.length && out.length < limit; b++) {
+      const bucket = this.buckets[b]!;
+      for (let i = this.heads[b]!; i < bucket.length && out.length < limit; i++) out.push(bucket[i]!);
+    }
+    return out;
+  }
+
   /** How many of this line's jobs start before `job` (which must be in the line). */
   rank(job: J): number {
     const b = this.bucketOf(job);

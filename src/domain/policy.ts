@@ -64,6 +64,8 @@ export interface SchedulingPolicy<J extends QueuedJob = QueuedJob> {
   /** Re-reads users' settings after rules or users changed (all users when omitted). */
   refresh(userIds?: Iterable<string>): void;
   placement(id: number): Placement | undefined;
+  /** A user's first `limit` queued jobs, in the order they will start. */
+  lineOf(userId: string, limit: number): J[];
   /** Every queued job (to hand them to another policy). */
   jobs(): Iterable<J>;
 }

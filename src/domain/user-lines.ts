@@ -159,6 +159,10 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
     return placement;
   }
 
+  lineOf(userId: string, limit: number): J[] {
+    return this.lines.get(userId)?.jobs.first(limit) ?? [];
+  }
+
   *jobs(): Iterable<J> {
     yield* this.queued.values();
   }

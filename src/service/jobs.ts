@@ -99,11 +99,15 @@ export class JobService {
   }
 
   async snapshot(userId: string): Promise<QueueSnapshot> {
-    const [queued, queuedCount, running] = await Promise.all([
-      this.db.job.findMany({ where: { userId, state: 'QUEUED' }, orderBy: { id: 'asc' }, take: this.myQueueLimit }),
+    // The jobs that start first (priority counts), in that order: the dispatcher knows it.
+    const ids = this.dispatcher.queuedInOrder(userId, this.myQueueLimit);
+    const [rows, queuedCount, running] = await Promise.all([
+      this.db.job.findMany({ where: { id: { in: ids }, state: 'QUEUED' } }),
       this.db.job.count({ where: { userId, state: 'QUEUED' } }),
       this.db.job.findMany({ where: { userId, state: 'RUNNING' }, orderBy: { id: 'asc' } }),
     ]);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const queued = ids.map((id) => byId.get(id)).filter((row): row is JobRecord => row !== undefined);
     return { queued, queuedCount, running, at: new Date() };
   }
 

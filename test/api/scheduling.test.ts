@@ -643,3 +643,38 @@ describe('authorization of scheduling', () => {
     expect(own[0].share).toBeCloseTo(1 / 5, 10);
   });
 });
+
+describe('priority within a user', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ JOBLINE_PROCESSORS: '0' });
+  });
+  afterAll(() => t.stop());
+
+  it('myQueue lists a user’s queued jobs in the order they will start, a later high-priority job first', async () => {
+    const user = await createUser(t.url, 'prio-pat');
+    await submitMany(t.url, user, [
+      { jobId: 'p-a', durationMs: 10 },
+      { jobId: 'p-b', durationMs: 10 },
+      { jobId: 'p-urgent', durationMs: 10, priority: 5 },
+      { jobId: 'p-c', durationMs: 10, priority: 1 },
+    ]);
+    const ws = wsClient(t.url, user.token);
+    try {
+      const stream = wsSubscribe<{ myQueue: { queued: Array<{ jobId: string; queuePosition: number }> } }>(
+        ws,
+        `subscription { myQueue { queued { jobId queuePosition } } }`,
+      );
+      const first = (await stream.next()).data!.myQueue.queued;
+      stream.unsubscribe();
+      expect(first).toEqual([
+        { jobId: 'p-urgent', queuePosition: 1 },
+        { jobId: 'p-a', queuePosition: 2 },
+        { jobId: 'p-b', queuePosition: 3 },
+        { jobId: 'p-c', queuePosition: 4 },
+      ]);
+    } finally {
+      await ws.dispose();
+    }
+  });
+});

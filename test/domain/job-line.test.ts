@@ -13,6 +13,8 @@ describe('JobLine', () => {
     for (const j of jobs) line.insert(j);
     expect(jobs.map((j) => line.rank(j))).toEqual([2, 0, 3, 1]);
     expect(line.front()?.id).toBe(2);
+    expect(line.first(3).map((j) => j.id)).toEqual([2, 4, 1]);
+    expect(line.first(10).map((j) => j.id)).toEqual([2, 4, 1, 3]);
   });
 
   it('puts a re-queued older job back at its place, and erases from the middle', () => {
