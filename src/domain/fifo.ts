@@ -69,7 +69,7 @@ export class FifoPolicy<J extends QueuedJob = QueuedJob> extends UserLines<J> {
     return true;
   }
 
-  protected positionOf(job: J): number {
-    return this.earlier.countBelow(job.id - this.base) + 1;
+  protected positionsOf(_line: Line<J>, jobs: readonly J[]): number[] {
+    return jobs.map((job) => this.earlier.countBelow(job.id - this.base) + 1);
   }
 }

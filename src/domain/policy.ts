@@ -64,7 +64,10 @@ export interface SchedulingPolicy<J extends QueuedJob = QueuedJob> {
   /** Re-reads users' settings after rules or users changed (all users when omitted). */
   refresh(userIds?: Iterable<string>): void;
   placement(id: number): Placement | undefined;
-  /** A user's first `limit` queued jobs, in the order they will start. */
+  /**
+   * A user's first `limit` queued jobs, in the order they will start. Their placements are
+   * worked out together (one pass over the other users) and cached for placement().
+   */
   lineOf(userId: string, limit: number): J[];
   /** Every queued job (to hand them to another policy). */
   jobs(): Iterable<J>;

@@ -68,8 +68,11 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
   protected abstract started(line: Line<J>, job: J): void;
   /** Whether an idle line (nothing queued or running) may be forgotten. */
   protected abstract forgettable(line: Line<J>): boolean;
-  /** 1-based place in line of a queued job. */
-  protected abstract positionOf(job: J, line: Line<J>, ownAhead: number): number;
+  /**
+   * 1-based places in line of consecutive jobs of one line: `jobs[i]` has `firstAhead + i`
+   * of the line's own jobs ahead of it.
+   */
+  protected abstract positionsOf(line: Line<J>, jobs: readonly J[], firstAhead: number): number[];
   /** A run of this line ended with `unusedMs` of the work it was charged for left undone. */
   protected refund(_line: Line<J>, _unusedMs: number): void {}
   /** The line has nothing queued or running but is kept (not forgettable yet). */
@@ -148,19 +151,32 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
   placement(id: number): Placement | undefined {
     const job = this.queued.get(id);
     if (!job) return undefined;
-    if (this.cached.version !== this.version) this.cached = { version: this.version, placements: new Map() };
-    let placement = this.cached.placements.get(id);
+    const cache = this.placementCache();
+    let placement = cache.get(id);
     if (!placement) {
       const line = this.lines.get(job.userId)!;
       const ownAhead = line.jobs.rank(job);
-      placement = { position: this.positionOf(job, line, ownAhead), ownAhead };
-      this.cached.placements.set(id, placement);
+      placement = { position: this.positionsOf(line, [job], ownAhead)[0]!, ownAhead };
+      cache.set(id, placement);
     }
     return placement;
   }
 
+  private placementCache(): Map<number, Placement> {
+    if (this.cached.version !== this.version) this.cached = { version: this.version, placements: new Map() };
+    return this.cached.placements;
+  }
+
   lineOf(userId: string, limit: number): J[] {
-    return this.lines.get(userId)?.jobs.first(limit) ?? [];
+    const line = this.lines.get(userId);
+    if (!line) return [];
+    const jobs = line.jobs.first(limit);
+    const cache = this.placementCache();
+    if (jobs.some((job) => !cache.has(job.id))) {
+      const positions = this.positionsOf(line, jobs, 0);
+      jobs.forEach((job, i) => cache.set(job.id, { position: positions[i]!, ownAhead: i }));
+    }
+    return jobs;
   }
 
   *jobs(): Iterable<J> {

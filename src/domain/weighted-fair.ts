@@ -114,30 +114,42 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
   }
 
   /**
-   * Estimated place in line: the job's projected start tag T (its line's tag plus the
-   * average cost of the jobs before it, over the weight), then, for every other user with
-   * jobs queued, how many of theirs have projected tags before T. Assumes no new work and
-   * ignores caps. O(users with queued jobs).
+   * Estimated places in line: a job's projected start tag T is its line's tag plus the
+   * average cost of the jobs before it, over the weight; then, for every other user with
+   * jobs queued, count how many of theirs have projected tags before T. Assumes no new work
+   * and ignores caps. O(users with queued jobs) for one job; a run of one user's jobs
+   * shares that pass (their tags grow, so a user that is wholly ahead or behind is settled
+   * at once).
    */
-  protected positionOf(_job: J, line: Line<J>, ownAhead: number): number {
-    const tag = this.projectedTag(line, ownAhead);
+  protected positionsOf(line: Line<J>, jobs: readonly J[], firstAhead: number): number[] {
     const ownStep = this.averageCost(line) / line.settings.weight;
-    let ahead = ownAhead;
-    const count = (other: Line<J>, start: number) => {
-      const step = this.averageCost(other) / other.settings.weight;
-      // Jobs of `other` projected at start, start + step, …: those before `tag` go first;
-      // on a tie (other's job k; compared with a tolerance, as tags are sums of fractions),
-      // the one whose line enters the ready set first does.
-      const k = (tag - start) / step;
-      const nearest = Math.round(k);
-      const tied = k >= 0 && Math.abs(k - nearest) <= 1e-9 * Math.max(1, nearest);
-      const before = tied ? nearest + (this.firstOnTie(other, nearest, step, line, ownAhead, ownStep) ? 1 : 0) : Math.ceil(k);
-      ahead += Math.min(other.jobs.size(), Math.max(0, before));
-    };
+    const tags = jobs.map((_job, i) => this.projectedTag(line, firstAhead + i));
+    const ahead = jobs.map((_job, i) => firstAhead + i);
+    const last = tags.length - 1;
     for (const other of this.lines.values()) {
-      if (other !== line && other.jobs.size() > 0) count(other, this.currentTag(other));
+      const queued = other.jobs.size();
+      if (other === line || queued === 0) continue;
+      const start = this.currentTag(other);
+      if (start > tags[last]! * (1 + 1e-9) + 1e-9) continue; // starts after all of them
+      const step = this.averageCost(other) / other.settings.weight;
+      for (let i = 0; i <= last; i++) {
+        // Jobs of `other` projected at start, start + step, …: those before the tag go
+        // first; on a tie (compared with a tolerance, as tags are sums of fractions), the
+        // one whose line enters the ready set first does.
+        const k = (tags[i]! - start) / step;
+        const nearest = Math.round(k);
+        const tied = k >= 0 && Math.abs(k - nearest) <= 1e-9 * Math.max(1, nearest);
+        const before = tied
+          ? nearest + (this.firstOnTie(other, nearest, step, line, firstAhead + i, ownStep) ? 1 : 0)
+          : Math.ceil(k);
+        if (before >= queued) {
+          for (let rest = i; rest <= last; rest++) ahead[rest]! += queued; // all of them, from here on
+          break;
+        }
+        ahead[i]! += Math.max(0, before);
+      }
     }
-    return ahead + 1;
+    return ahead.map((n) => n + 1);
   }
 
   /**

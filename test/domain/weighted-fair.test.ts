@@ -1147,3 +1147,42 @@ describe('WeightedFairPolicy: idle time, refunds and long runs', () => {
     expect(count(order, 'l')).toBeLessThanOrEqual(5);
   });
 });
+
+describe('WeightedFairPolicy: placements of a whole line', () => {
+  it('gives the same positions for a user’s line in one pass (lineOf) as job by job', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 50 })), {
+          minLength: 1,
+          maxLength: 300,
+        }),
+        fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 6, maxLength: 6 }),
+        fc.integer({ min: 0, max: 40 }),
+        (submissions, weights, starts) => {
+          const settings = (u: string) => ({ weight: weights[Number(u.slice(1))]!, maxConcurrent: undefined });
+          const batch = new WeightedFairPolicy(settings);
+          const single = new WeightedFairPolicy(settings);
+          submissions.forEach(([user, priority, tenths], i) => {
+            const job = { id: i + 1, userId: `u${user}`, durationMs: 10 + tenths * 10, progressMs: 0, priority };
+            batch.enqueue({ ...job });
+            single.enqueue({ ...job });
+          });
+          for (let i = 0; i < starts; i++) {
+            batch.take();
+            single.take();
+          }
+          for (let user = 0; user < 6; user++) {
+            const line = batch.lineOf(`u${user}`, 1000);
+            for (const [i, job] of line.entries()) {
+              const expected = single.placement(job.id)!;
+              const got = batch.placement(job.id)!;
+              if (got.ownAhead !== i || got.position !== expected.position || got.ownAhead !== expected.ownAhead) return false;
+            }
+          }
+          return true;
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
