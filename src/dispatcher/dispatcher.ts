@@ -143,7 +143,7 @@ export class Dispatcher {
     for (const [userId, ms] of await this.store.loadProcessorMsByUser()) this.loads.addProcessorMs(userId, ms);
 
     let recovered = 0;
-    for (let job of await this.store.loadUnfinishedJobs()) {
+    for await (let job of this.store.loadUnfinishedJobs()) {
       if (job.state === 'RUNNING') {
         // Interrupted by a crash: back in line at its place, resuming from the last checkpoint.
         job = await this.store.updateJob(job.id, 'RUNNING', { state: 'QUEUED', processorId: null });

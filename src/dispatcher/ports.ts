@@ -22,8 +22,11 @@ export type ProcessorPatch = Partial<Pick<ProcessorRecord, 'state' | 'jobsComple
  * are committed together (group commit) and in the order they were issued.
  */
 export interface DispatcherStore {
-  /** Jobs QUEUED or RUNNING, in id (submission) order: the state to rebuild at start. */
-  loadUnfinishedJobs(): Promise<JobRecord[]>;
+  /**
+   * Jobs QUEUED or RUNNING, in id (submission) order: the state to rebuild at start. Read
+   * in pages, so a long queue is never all in memory as rows at once.
+   */
+  loadUnfinishedJobs(): AsyncIterable<JobRecord>;
   /** Highest job id ever used (0 when none). */
   maxJobId(): Promise<number>;
   /** Built-in processors not removed. */

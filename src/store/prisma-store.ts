@@ -9,6 +9,9 @@ import { GroupCommitter } from './group-commit.ts';
 
 export type Tx = Prisma.TransactionClient;
 
+/** Rows per page when the dispatcher rebuilds its queue at start. */
+const RECOVERY_PAGE = 5000;
+
 /** A conditional update found the row in another state: someone else moved it first. */
 export class StaleWriteError extends Error {}
 
@@ -31,8 +34,17 @@ export class PrismaStore implements DispatcherStore {
     return this.committer.write(work);
   }
 
-  loadUnfinishedJobs(): Promise<JobRecord[]> {
-    return this.db.job.findMany({ where: { state: { in: ['QUEUED', 'RUNNING'] } }, orderBy: { id: 'asc' } });
+  async *loadUnfinishedJobs(): AsyncIterable<JobRecord> {
+    for (let after = 0; ; ) {
+      const page = await this.db.job.findMany({
+        where: { state: { in: ['QUEUED', 'RUNNING'] }, id: { gt: after } },
+        orderBy: { id: 'asc' },
+        take: RECOVERY_PAGE,
+      });
+      yield* page;
+      if (page.length < RECOVERY_PAGE) return;
+      after = page[page.length - 1]!.id;
+    }
   }
 
   async maxJobId(): Promise<number> {
