@@ -368,7 +368,7 @@ export class Dispatcher {
     const settings = this.ruleBook.resolve(userId);
     const running = this.loads.runningOf(userId);
     const reason =
-      this.workingProcessors() === 0
+      this.processorCounts().processors === 0
         ? 'NO_PROCESSORS'
         : settings.maxConcurrent !== undefined && running >= settings.maxConcurrent
           ? 'AT_MAX_CONCURRENT'
@@ -419,20 +419,13 @@ export class Dispatcher {
 
   /** The load the autoscaler looks at. */
   loadSample(): LoadSample {
-    let processors = 0;
-    let busy = 0;
-    for (const processor of this.processors.values()) {
-      if (processor.draining) continue;
-      processors++;
-      if (processor.run) busy++;
-    }
     // Jobs that could start if a processor were free: up to each user's remaining cap.
     let runnable = 0;
     for (const [userId, queued] of this.loads.queuedByUser()) {
       const cap = this.ruleBook.resolve(userId).maxConcurrent;
       runnable += cap === undefined ? queued : Math.min(queued, Math.max(0, cap - this.loads.runningOf(userId)));
     }
-    return { processors, busy, runnable };
+    return { ...this.processorCounts(), runnable };
   }
 
   /** Removes `count` built-in processors: idle ones first, then busy ones drain. */
@@ -466,11 +459,16 @@ export class Dispatcher {
     this.loads.addQueued(entry.userId, 1);
   }
 
-  /** Built-in processors not on their way out. */
-  private workingProcessors(): number {
-    let count = 0;
-    for (const processor of this.processors.values()) if (!processor.draining) count++;
-    return count;
+  /** Built-in processors not on their way out, and how many of them are running a job. */
+  private processorCounts(): { processors: number; busy: number } {
+    let processors = 0;
+    let busy = 0;
+    for (const processor of this.processors.values()) {
+      if (processor.draining) continue;
+      processors++;
+      if (processor.run) busy++;
+    }
+    return { processors, busy };
   }
 
   private addProcessor(record: ProcessorRecord): BuiltinProcessor {
@@ -491,10 +489,10 @@ export class Dispatcher {
     return records;
   }
 
-  /** Starts queued jobs on idle processors until one of them runs out. */
   /**
-   * `now` is the moment the freed processor became free (a completion may be booked a hair
-   * ahead of the clock), so a processor's next job never starts before its last one ended.
+   * Starts queued jobs on idle processors until one of them runs out. `now` is the moment
+   * the freed processor became free (a completion may be booked a hair ahead of the clock),
+   * so a processor's next job never starts before its last one ended.
    */
   private pump(now = this.clock.now()): void {
     if (!this.accepting) return;

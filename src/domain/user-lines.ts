@@ -26,13 +26,11 @@ export interface Line<J> {
   readonly jobs: JobLine<J & QueuedJob>;
   running: number;
   settings: UserSettings;
-  /** Whether the line may start a job now (its live entry is in the ready heap). */
-  ready: boolean;
   /** Place in the ready heap: lower first. */
   key: number;
   /** Breaks ties between equal keys: the order lines became ready in. */
   seq: number;
-  /** The line's live entry in the ready heap. */
+  /** The line's live entry in the ready heap; set exactly while it may start a job now. */
   entry: ReadyEntry<J> | undefined;
   /** Sum of the costs of the queued jobs (for estimates). */
   queuedCostMs: number;
@@ -43,6 +41,9 @@ export interface Line<J> {
 
 /** The processor time a job still needs; every start costs at least 1 ms, so none is free. */
 export const costOf = (job: QueuedJob): number => Math.max(1, job.durationMs - job.progressMs);
+
+/** Whether the line may start a job now (it has a live entry in the ready heap). */
+export const isReady = <J>(line: Line<J>): boolean => line.entry !== undefined;
 
 const before = <J>(a: ReadyEntry<J>, b: ReadyEntry<J>) => a.key < b.key || (a.key === b.key && a.seq < b.seq);
 
@@ -191,7 +192,6 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
         jobs: new JobLine<J>(this.byPriority),
         running: 0,
         settings: this.settingsOf(userId),
-        ready: false,
         key: 0,
         seq: 0,
         entry: undefined,
@@ -221,14 +221,13 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
   private leaveReady(line: Line<J>): void {
     if (!line.entry) return;
     line.entry = undefined;
-    line.ready = false;
     this.liveEntries--;
   }
 
   /** Puts the line where it belongs (ready or not) after anything about it changed. */
   private update(line: Line<J>): void {
     this.version++;
-    const stayed = line.ready;
+    const stayed = isReady(line);
     const first = line.jobs.front();
     if (first !== undefined && !this.atCap(line)) {
       const key = this.readyKey(line, first, stayed);
@@ -237,7 +236,6 @@ export abstract class UserLines<J extends QueuedJob> implements SchedulingPolicy
       line.key = key;
       if (!stayed) line.seq = this.nextSeq++;
       line.entry = { line, key, seq: line.seq };
-      line.ready = true;
       this.liveEntries++;
       this.ready.push(line.entry);
       if (this.ready.size > 2 * this.liveEntries + 1024) this.sweep();

@@ -30,7 +30,7 @@
 // Cost: O(1) in the user's queued jobs plus O(log u) in ready users per decision.
 import { Heap } from './heap.ts';
 import type { QueuedJob, SettingsOf } from './policy.ts';
-import { costOf, UserLines, type Line } from './user-lines.ts';
+import { costOf, isReady, UserLines, type Line } from './user-lines.ts';
 
 /** Tags are rebased to 0 past this, keeping enough precision for 1 ms ÷ weight 1000. */
 const REBASE_AT = 2 ** 40;
@@ -45,7 +45,7 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
   }
 
   /** Idle users still ahead of v (they used more than their share), by finish tag. */
-  private debtors = new Heap<{ line: Line<J>; finish: number }>((a, b) => a.finish < b.finish);
+  private debtors = this.newDebtors();
 
   /** A user's own jobs: higher priority first, then submission order. */
   protected readonly byPriority = true;
@@ -78,7 +78,7 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
   /** A new busy period starts from scratch (SFQ: nobody carries tags across idle time). */
   protected override busyPeriodEnded(): void {
     this.virtualTime = 0;
-    this.debtors = new Heap((a, b) => a.finish < b.finish);
+    this.debtors = this.newDebtors();
   }
 
   /** Forgets idle users whose debt v has caught up with, so lines stay those with work. */
@@ -104,7 +104,7 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
     this.sweep(); // replaced entries kept their old keys: leave them behind
     this.virtualTime = 0;
     const idle = [...this.lines.values()].filter((l) => l.jobs.size() === 0 && l.running === 0);
-    this.debtors = new Heap((a, b) => a.finish < b.finish);
+    this.debtors = this.newDebtors();
     for (const line of idle) this.idled(line);
   }
 
@@ -160,9 +160,13 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
    * one job back); two first jobs go in the order their lines became ready.
    */
   private firstOnTie(other: Line<J>, k: number, step: number, line: Line<J>, i: number, ownStep: number): boolean {
-    if (k === 0 || i === 0) return k === i ? other.ready && other.seq < line.seq : k === 0;
+    if (k === 0 || i === 0) return k === i ? isReady(other) && other.seq < line.seq : k === 0;
     if (step !== ownStep) return step > ownStep;
-    return k === i ? other.ready && other.seq < line.seq : k < i;
+    return k === i ? isReady(other) && other.seq < line.seq : k < i;
+  }
+
+  private newDebtors() {
+    return new Heap<{ line: Line<J>; finish: number }>((a, b) => a.finish < b.finish);
   }
 
   private finishTag(line: Line<J>): number {
@@ -171,7 +175,7 @@ export class WeightedFairPolicy<J extends QueuedJob = QueuedJob> extends UserLin
 
   /** The tag a line has, or would get if it became ready now. */
   private currentTag(line: Line<J>): number {
-    return line.ready ? line.key : Math.max(this.virtualTime, this.finishTag(line));
+    return isReady(line) ? line.key : Math.max(this.virtualTime, this.finishTag(line));
   }
 
   private projectedTag(line: Line<J>, ownAhead: number): number {

@@ -142,8 +142,10 @@ export class SchedulingService {
     };
   }
 
-  /** Changes some autoscaling settings; the others keep their values. */
-  async setAutoscale(changes: Partial<AutoscaleSettings>): Promise<ReturnType<SchedulingService['autoscale']>> {
+  /** Changes some autoscaling settings; the others (absent or null) keep their values. */
+  async setAutoscale(changes: {
+    [K in keyof AutoscaleSettings]?: AutoscaleSettings[K] | null;
+  }): Promise<ReturnType<SchedulingService['autoscale']>> {
     const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined && v !== null));
     const settings = validateAutoscale({ ...this.autoscaler.settings, ...defined }, this.maxProcessors);
     await save(this.write, KEYS.autoscale, settings);

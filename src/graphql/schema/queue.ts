@@ -102,13 +102,6 @@ builder.mutationFields((t) => ({
     type: AutoscaleRef,
     authScopes: { admin: true },
     args: { input: t.arg({ type: AutoscaleInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      ctx.services.scheduling.setAutoscale({
-        enabled: input.enabled ?? undefined,
-        min: input.min ?? undefined,
-        max: input.max ?? undefined,
-        targetBacklog: input.targetBacklog ?? undefined,
-        scaleDownDelayMs: input.scaleDownDelayMs ?? undefined,
-      }),
+    resolve: (_root, { input }, ctx) => ctx.services.scheduling.setAutoscale(input),
   }),
 }));

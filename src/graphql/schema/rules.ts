@@ -93,8 +93,6 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     description: 'Replaces the rules; queued work is re-weighted at once. Invalid rules change nothing.',
     args: { input: t.arg({ type: RulesInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      // Drop absent (undefined) keys, so the rules read back exactly as given.
-      ctx.services.scheduling.setRules(JSON.parse(JSON.stringify(input)) as unknown),
+    resolve: (_root, { input }, ctx) => ctx.services.scheduling.setRules(input),
   }),
 }));
