@@ -31,7 +31,7 @@ export interface ScenarioResult {
   notes: string[];
 }
 
-interface Ctx {
+export interface Ctx {
   server: RunningServer;
   /** Starts CPU accounting of server, client and the rest of the machine. */
   meter(): () => CpuSample;
@@ -53,11 +53,13 @@ interface QueueState {
   queueState: { queuedCount: number; runningCount: number; processors: Array<{ jobsCompleted: number }> };
 }
 
-async function withServer(
+export async function withServer(
   name: string,
   setup: string,
   processors: number,
   body: (ctx: Ctx) => Promise<ScenarioResult['rows']>,
+  /** Extra server environment. */
+  env?: Record<string, string>,
 ): Promise<ScenarioResult> {
   log(`${name}: starting server (JOBLINE_PROCESSORS=${processors})`);
   // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile to <dir>/<scenario>/ when it
@@ -65,7 +67,7 @@ async function withServer(
   const profDir = process.env.BENCH_CPU_PROF?.trim();
   const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir, name)}`] : undefined;
   const launched = performance.now();
-  const server = await startServer({ processors, nodeArgs });
+  const server = await startServer({ processors, nodeArgs, env });
   const startMs = performance.now() - launched;
   const notes: string[] = [];
   const result: ScenarioResult = { name, setup, rows: [], notes, startHwmKb: server.memory().servingHwmKb };

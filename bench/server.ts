@@ -204,6 +204,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Not "silent": at that level the server prints nothing, including the "serving" line
     // whose port we need. "info" prints only a handful of lines at start and stop.
     JOBLINE_LOG: 'info',
+    // The benchmarks measure the server: one bench user submits far past the default
+    // per-user rate limit (100 mutations/s), which would otherwise be what they measure.
+    JOBLINE_RATE_LIMIT: '0',
     ...options.env,
   };
   // Run from node_modules/.bin directly (not npx), so the pid we hold is tsx itself.

@@ -17,7 +17,21 @@ export interface Config {
   /** Built-in processors at start. */
   processors: number;
   progressIntervalMs: number;
+  /** Remote processors: a lease lasts this long unless a heartbeat renews it. */
   leaseMs: number;
+  /** Longest a `claimJob` long poll may wait. */
+  maxClaimWaitMs: number;
+  /** Retry backoff after a failed or expired attempt: base × 2^(attempt−1), capped, with full jitter. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Mutations per second per user (token bucket; 0 = unlimited). Admins are not limited. */
+  rateLimit: { perSecond: number; burst: number };
+  /** The same for PROCESSOR tokens (a fleet of workers often shares one). */
+  processorRateLimit: { perSecond: number; burst: number };
+  /** Most subscriptions one graphql-ws connection may hold open at once. */
+  maxSubscriptionsPerConnection: number;
+  /** Most live streams one user may hold open at once, over all connections (WS and SSE). */
+  maxStreamsPerUser: number;
   /** Most queued jobs a `myQueue` snapshot lists (the count is always exact). */
   myQueueLimit: number;
   /** Max bytes of an HTTP request body. */
@@ -77,7 +91,14 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken,
     processors: int(env, 'JOBLINE_PROCESSORS', 1, 0, 1000),
     progressIntervalMs: int(env, 'JOBLINE_PROGRESS_INTERVAL_MS', 1000, 10, 60_000),
-    leaseMs: int(env, 'JOBLINE_LEASE_MS', 30_000, 1000, 3_600_000),
+    leaseMs: int(env, 'JOBLINE_LEASE_MS', 30_000, 100, 3_600_000),
+    maxClaimWaitMs: int(env, 'JOBLINE_MAX_CLAIM_WAIT_MS', 60_000, 0, 600_000),
+    retryBaseMs: int(env, 'JOBLINE_RETRY_BASE_MS', 1000, 0, 3_600_000),
+    retryMaxMs: int(env, 'JOBLINE_RETRY_MAX_MS', 300_000, 0, 24 * 3_600_000),
+    rateLimit: rateLimitOf(env, 'JOBLINE_RATE_LIMIT', 'JOBLINE_RATE_BURST', 100),
+    processorRateLimit: rateLimitOf(env, 'JOBLINE_PROCESSOR_RATE_LIMIT', 'JOBLINE_PROCESSOR_RATE_BURST', 2000),
+    maxSubscriptionsPerConnection: int(env, 'JOBLINE_MAX_SUBSCRIPTIONS', 100, 1, 10_000),
+    maxStreamsPerUser: int(env, 'JOBLINE_MAX_STREAMS_PER_USER', 200, 1, 100_000),
     myQueueLimit: int(env, 'JOBLINE_MY_QUEUE_LIMIT', 100, 1, 1000),
     maxBodyBytes: int(env, 'JOBLINE_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     limits: {
@@ -104,4 +125,9 @@ export function loadConfig(env: Env = process.env): Config {
     autoscaleIntervalMs: int(env, 'JOBLINE_AUTOSCALE_INTERVAL_MS', 1000, 10, 60_000),
     logLevel: oneOf(env, 'JOBLINE_LOG', 'info', ['silent', 'info', 'debug'] as const),
   };
+}
+
+function rateLimitOf(env: Env, rateName: string, burstName: string, fallback: number): Config['rateLimit'] {
+  const perSecond = int(env, rateName, fallback, 0, 1_000_000);
+  return { perSecond, burst: int(env, burstName, Math.max(1, 2 * perSecond), 1, 10_000_000) };
 }

@@ -12,7 +12,21 @@ export interface NewJob extends JobSpec {
 }
 
 export type JobPatch = Partial<
-  Pick<JobRecord, 'state' | 'attempts' | 'startedAt' | 'finishedAt' | 'runMs' | 'progressMs' | 'processorId' | 'error'>
+  Pick<
+    JobRecord,
+    | 'state'
+    | 'attempts'
+    | 'attemptsBeforeRetry'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'runMs'
+    | 'progressMs'
+    | 'processorId'
+    | 'leaseId'
+    | 'retryAt'
+    | 'error'
+    | 'result'
+  >
 >;
 
 export type ProcessorPatch = Partial<Pick<ProcessorRecord, 'state' | 'jobsCompleted' | 'busyMs' | 'removedAt'>>;
@@ -29,8 +43,8 @@ export interface DispatcherStore {
   loadUnfinishedJobs(): AsyncIterable<JobRecord>;
   /** Highest job id ever used (0 when none). */
   maxJobId(): Promise<number>;
-  /** Built-in processors not removed. */
-  loadBuiltinProcessors(): Promise<ProcessorRecord[]>;
+  /** Processors (built-in and remote) not removed, oldest first. */
+  loadProcessors(): Promise<ProcessorRecord[]>;
   /** Every user's scheduling attributes (tier and own settings). */
   loadUserAttributes(): Promise<Array<UserAttributes & { id: string }>>;
   /** Processing time per user, over all jobs. */
@@ -40,7 +54,9 @@ export interface DispatcherStore {
   /** Inserts all or none. */
   insertJobs(jobs: readonly NewJob[]): Promise<JobRecord[]>;
   updateJob(id: number, expected: JobState, patch: JobPatch): Promise<JobRecord>;
-  createProcessors(processors: ReadonlyArray<Pick<ProcessorRecord, 'id' | 'name' | 'kind'>>): Promise<ProcessorRecord[]>;
+  createProcessors(
+    processors: ReadonlyArray<Pick<ProcessorRecord, 'id' | 'name' | 'kind'> & { ownerId?: string }>,
+  ): Promise<ProcessorRecord[]>;
   updateProcessor(id: string, patch: ProcessorPatch): Promise<ProcessorRecord>;
 }
 

@@ -4,7 +4,8 @@
 //     │                │  │ └──fail────▶ FAILED | DEAD (no attempts left)
 //     │                │  └──interrupt─▶ QUEUED (drain/restart: resumes with the work done)
 //     └──cancel──▶ CANCELLED ◀──cancel──┘
-//   DEAD ──retry──▶ QUEUED
+//   DEAD | FAILED ──retryJob──▶ QUEUED (fresh attempts)
+//   RUNNING ──fail or lease expiry, attempts left──▶ QUEUED (after a backoff)
 
 export const JOB_STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'DEAD'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -15,7 +16,7 @@ const TRANSITIONS: Record<JobState, readonly JobState[]> = {
   QUEUED: ['RUNNING', 'CANCELLED'],
   RUNNING: ['SUCCEEDED', 'FAILED', 'DEAD', 'CANCELLED', 'QUEUED'],
   SUCCEEDED: [],
-  FAILED: [],
+  FAILED: ['QUEUED'],
   CANCELLED: [],
   DEAD: ['QUEUED'],
 };
@@ -43,13 +44,21 @@ export interface JobRecord {
   payload: string | null;
   maxAttempts: number;
   attempts: number;
+  /** Attempts made before the last retryJob (maxAttempts counts from here). */
+  attemptsBeforeRetry: number;
   submittedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
   runMs: number;
   progressMs: number;
   processorId: string | null;
+  /** The lease of the current (or last) remote attempt. */
+  leaseId: string | null;
+  /** A retry is not started before this time (its backoff). */
+  retryAt: Date | null;
   error: string | null;
+  /** JSON text a remote processor reported with its completion. */
+  result: string | null;
 }
 
 /** A run in progress: the persisted row plus when the current segment began. */

@@ -13,4 +13,6 @@ export interface ProcessorRecord {
   busyMs: number;
   createdAt: Date;
   removedAt: Date | null;
+  /** Remote processors: the user that registered it. */
+  ownerId: string | null;
 }

@@ -64,6 +64,15 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
+/** JSON text of an optional value within `maxBytes` (a processor's result); null when absent. */
+export function jsonText(value: unknown, maxBytes: number, field: string): string | null {
+  if (value === undefined || value === null) return null;
+  const text = JSON.stringify(value);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) throw new BadInputError(`${field} is ${bytes} bytes as JSON; the limit is ${maxBytes}`, { field });
+  return text;
+}
+
 export function validateJob(input: SubmitJobInput, limits: Limits, index?: number): JobSpec {
   if (typeof input.jobId !== 'string' || !JOB_ID_PATTERN.test(input.jobId)) {
     fail(

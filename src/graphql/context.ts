@@ -5,6 +5,7 @@ import type { AuthService } from '../service/auth.ts';
 import type { Caller } from '../service/caller.ts';
 import type { JobService } from '../service/jobs.ts';
 import type { QueueService } from '../service/queue.ts';
+import type { RemoteService } from '../service/remote.ts';
 import type { SchedulingService } from '../service/scheduling.ts';
 import type { StreamService } from '../service/streams.ts';
 import type { Db } from '../store/client.ts';
@@ -16,6 +17,7 @@ export interface Services {
   auth: AuthService;
   jobs: JobService;
   queue: QueueService;
+  remote: RemoteService;
   scheduling: SchedulingService;
   streams: StreamService;
 }
@@ -23,4 +25,6 @@ export interface Services {
 export interface Context {
   caller: Caller | undefined;
   services: Services;
+  /** Aborts when an HTTP client goes away (ends a claimJob long poll early). */
+  signal?: AbortSignal;
 }

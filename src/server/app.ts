@@ -3,11 +3,11 @@
 // graphql-yoga, graphql-ws on the same path, and /healthz, /readyz, /metrics.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createYoga } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config.ts';
 import { systemClock, type Clock } from '../domain/clock.ts';
 import { AutoscaleLoop } from '../dispatcher/autoscale-loop.ts';
@@ -15,11 +15,14 @@ import { Dispatcher } from '../dispatcher/dispatcher.ts';
 import { busEvents, createEventBus } from '../events/bus.ts';
 import type { Context, Services } from '../graphql/context.ts';
 import { contractCodesPlugin, createErrorMasker } from '../graphql/errors.ts';
+import { rateLimitPlugin } from '../graphql/rate-limit.ts';
+import { requestErrorsPlugin } from '../graphql/request-errors.ts';
 import { schema } from '../graphql/schema/index.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { AuthService } from '../service/auth.ts';
 import { JobService } from '../service/jobs.ts';
 import { QueueService } from '../service/queue.ts';
+import { RemoteService } from '../service/remote.ts';
 import { loadSchedulingSettings, SchedulingService } from '../service/scheduling.ts';
 import { StreamService } from '../service/streams.ts';
 import { bearerToken } from '../service/tokens.ts';
@@ -27,6 +30,7 @@ import { openDatabase } from '../store/client.ts';
 import type { GroupCommitter } from '../store/group-commit.ts';
 import { PrismaStore } from '../store/prisma-store.ts';
 import { renderMetrics } from './metrics.ts';
+import { SubscriptionCap } from './subscription-cap.ts';
 
 export interface App {
   services: Services;
@@ -98,6 +102,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     clock,
     log: log.scope('dispatcher'),
     checkpointMs: config.progressIntervalMs,
+    leaseMs: config.leaseMs,
+    retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
     onFatal,
   });
   const auth = new AuthService(db, write);
@@ -119,6 +125,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     auth,
     jobs,
     queue: new QueueService(db, dispatcher, config.limits),
+    remote: new RemoteService(db, dispatcher, { ...config.limits, maxClaimWaitMs: config.maxClaimWaitMs }),
     scheduling: new SchedulingService(
       write,
       dispatcher,
@@ -127,7 +134,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       scheduling,
       log.scope('scheduling'),
     ),
-    streams: new StreamService(db, bus, jobs, config.progressIntervalMs),
+    streams: new StreamService(db, bus, jobs, config.progressIntervalMs, config.maxStreamsPerUser),
   };
   const maskError = createErrorMasker(log.scope('graphql'));
 
@@ -150,6 +157,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         blockFieldSuggestion: { enabled: false },
       }),
       contractCodesPlugin(),
+      requestErrorsPlugin(),
+      // Per-user mutation rate limit, checked in execute for every transport.
+      rateLimitPlugin({ USER: config.rateLimit, PROCESSOR: config.processorRateLimit }, clock),
     ],
     graphiql: {
       title: 'Jobline',
@@ -163,7 +173,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         (connectionParams?.Authorization as string | undefined) ??
         request?.headers.get('authorization');
       const token = bearerToken(typeof header === 'string' ? header : undefined);
-      return { caller: token ? await auth.authenticate(token) : undefined, services };
+      return { caller: token ? await auth.authenticate(token) : undefined, services, signal: request?.signal };
     },
   });
 
@@ -200,13 +210,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   /** graphql-ws on the same port and path; attached once the port is ours. */
   function attachWebSockets() {
+    const subscriptionCap = new SubscriptionCap(config.maxSubscriptionsPerConnection);
     const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: config.maxBodyBytes });
     const wsServer = useServer(
       {
         execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
         subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
         // Through yoga's envelop, so error masking and auth apply to WebSocket operations too.
-        onSubscribe: async (ctx, _id, params) => {
+        onSubscribe: async (ctx, id, params) => {
           const enveloped = yoga.getEnveloped({
             ...ctx,
             req: ctx.extra.request,
@@ -214,19 +225,35 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
             params,
           });
           let document;
+          let errors: readonly GraphQLError[];
           try {
             document = enveloped.parse(params.query);
+            // graphql-armor throws (not returns) when an operation is over its limits; a
+            // throw here would make graphql-ws close the whole connection.
+            errors = enveloped.validate(enveloped.schema, document);
           } catch (error) {
             return [maskError(error) as GraphQLError];
           }
-          const errors = enveloped.validate(enveloped.schema, document);
           if (errors.length > 0) return errors.map((e: GraphQLError) => maskError(e) as GraphQLError);
+          const operation = getOperationAST(document, params.operationName);
+          if (!operation) {
+            const names = params.operationName ? `no operation named "${params.operationName}"` : 'several operations';
+            return [new GraphQLError(`the document has ${names}: name the one to run in operationName`, { extensions: { code: 'BAD_USER_INPUT' } })];
+          }
+          // Before any await: two subscribe messages must not both take the last slot.
+          if (operation.operation === 'subscription') {
+            const refused = subscriptionCap.admit(ctx, id);
+            if (refused) return [refused];
+          }
+          // A claimJob long poll over the socket ends when the socket closes.
+          const contextValue = (await enveloped.contextFactory()) as Context;
+          contextValue.signal = socketClosed(ctx.extra.socket);
           return {
             schema: enveloped.schema,
             operationName: params.operationName,
             document,
             variableValues: params.variables,
-            contextValue: await enveloped.contextFactory(),
+            contextValue,
             rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
           };
         },
@@ -260,6 +287,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      dispatcher.close();
       await store.committer.idle();
       await Promise.all([db.$disconnect(), writer.$disconnect()]);
     },
@@ -273,11 +301,30 @@ interface Enveloped {
   subscribe: (args: ExecutionArgs) => OperationResult;
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+const closedSignals = new WeakMap<WebSocket, AbortSignal>();
+
+/** Aborts when the socket closes; one per socket, however many operations it carries. */
+function socketClosed(socket: WebSocket): AbortSignal {
+  let signal = closedSignals.get(socket);
+  if (!signal) {
+    const controller = new AbortController();
+    socket.once('close', () => controller.abort());
+    signal = controller.signal;
+    closedSignals.set(socket, signal);
+  }
+  return signal;
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
 
+/**
+ * A refusal sent before the request body was read. `connection: close`: the unread body
+ * makes the connection unusable, and a client that reused it for its next request would
+ * see that request fail with a reset instead of an answer.
+ */
 function graphqlError(res: ServerResponse, status: number, message: string): void {
-  json(res, status, { errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] });
+  json(res, status, { errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] }, { connection: 'close' });
 }

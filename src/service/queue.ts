@@ -1,4 +1,5 @@
 // Queue state and processor management.
+import { ForbiddenError } from '../domain/errors.ts';
 import { validateProcessorCount, type Limits } from '../domain/validation.ts';
 import type { ProcessorRecord } from '../domain/processor.ts';
 import type { Dispatcher } from '../dispatcher/dispatcher.ts';
@@ -64,11 +65,14 @@ export class QueueService {
   }
 
   addProcessors(count: number): Promise<ProcessorRecord[]> {
-    validateProcessorCount(count, this.dispatcher.totals().processors, this.limits);
+    validateProcessorCount(count, this.dispatcher.builtinCount(), this.limits);
     return this.dispatcher.addProcessors(count);
   }
 
-  removeProcessor(id: string, drain: boolean): Promise<ProcessorRecord> {
+  removeProcessor(caller: Caller, id: string, drain: boolean): Promise<ProcessorRecord> {
+    if (caller.role !== 'ADMIN' && this.dispatcher.remoteOwner(id) !== caller.id) {
+      throw new ForbiddenError('a PROCESSOR token may remove only the remote processors it registered');
+    }
     return this.dispatcher.removeProcessor(id, drain);
   }
 }

@@ -52,9 +52,9 @@ export class PrismaStore implements DispatcherStore {
     return row._max.id ?? 0;
   }
 
-  loadBuiltinProcessors(): Promise<ProcessorRecord[]> {
+  loadProcessors(): Promise<ProcessorRecord[]> {
     return this.db.processor.findMany({
-      where: { kind: 'BUILTIN', removedAt: null },
+      where: { removedAt: null },
       orderBy: [{ createdAt: 'asc' }, { name: 'asc' }],
     });
   }
@@ -89,7 +89,9 @@ export class PrismaStore implements DispatcherStore {
     });
   }
 
-  createProcessors(processors: ReadonlyArray<Pick<ProcessorRecord, 'id' | 'name' | 'kind'>>): Promise<ProcessorRecord[]> {
+  createProcessors(
+    processors: ReadonlyArray<Pick<ProcessorRecord, 'id' | 'name' | 'kind'> & { ownerId?: string }>,
+  ): Promise<ProcessorRecord[]> {
     return this.committer.write((tx) => tx.processor.createManyAndReturn({ data: [...processors] }));
   }
 

@@ -16,7 +16,7 @@ const DIAGRAM: Record<JobState, JobState[]> = {
   QUEUED: ['RUNNING', 'CANCELLED'],
   RUNNING: ['SUCCEEDED', 'FAILED', 'DEAD', 'QUEUED', 'CANCELLED'],
   SUCCEEDED: [],
-  FAILED: [],
+  FAILED: ['QUEUED'],
   CANCELLED: [],
   DEAD: ['QUEUED'],
 };
@@ -39,10 +39,10 @@ describe('job state machine', () => {
     expect(terminal.sort()).toEqual(['CANCELLED', 'DEAD', 'FAILED', 'SUCCEEDED']);
   });
 
-  it('lets only DEAD leave a terminal state (by retry)', () => {
+  it('lets only DEAD and FAILED leave a terminal state (by retryJob)', () => {
     for (const from of JOB_STATES.filter(isTerminal)) {
       const exits = JOB_STATES.filter((to) => canTransition(from, to));
-      expect(exits).toEqual(from === 'DEAD' ? ['QUEUED'] : []);
+      expect(exits).toEqual(from === 'DEAD' || from === 'FAILED' ? ['QUEUED'] : []);
     }
   });
 });

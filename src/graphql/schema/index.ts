@@ -4,6 +4,7 @@ import './enums.ts';
 import './user.ts';
 import './job.ts';
 import './processor.ts';
+import './lease.ts';
 import './queue.ts';
 import './rules.ts';
 import './schedule.ts';

@@ -1,6 +1,8 @@
 import type { JobRecord } from '../../domain/job.ts';
 import { validatePageSize } from '../../domain/validation.ts';
 import { builder } from '../builder.ts';
+import type { Context } from '../context.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
 import { JobStateEnum } from './enums.ts';
 
 export const JobRef = builder.prismaObject('Job', {
@@ -47,7 +49,19 @@ export const JobRef = builder.prismaObject('Job', {
       resolve: (job, _args, ctx) => ctx.services.jobs.view(job as JobRecord).queuePosition,
     }),
     processor: t.relation('processor', { nullable: true }),
-    error: t.exposeString('error', { nullable: true }),
+    error: t.exposeString('error', { nullable: true, description: 'Why the last attempt failed (kept while it waits to be retried).' }),
+    retryAt: t.expose('retryAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'While QUEUED after a failed attempt: not started again before this time (its backoff).',
+    }),
+    result: t.field({
+      type: 'JSON',
+      nullable: true,
+      select: { result: true },
+      description: 'What the remote processor reported with completeJob.',
+      resolve: (job) => (job.result === null ? null : (JSON.parse(job.result) as unknown)),
+    }),
   }),
 });
 
@@ -73,6 +87,21 @@ export const JobFilter = builder.inputType('JobFilter', {
   }),
 });
 
+type JobFilterInput = Parameters<Context['services']['jobs']['listWhere']>[1];
+
+/** One page of the jobs a caller may list (own jobs; admin: any), in submission order. */
+export function jobPage(
+  query: Omit<Prisma.JobFindManyArgs, 'where' | 'orderBy'>,
+  args: { first?: number | null; last?: number | null },
+  ctx: Context,
+  filter: JobFilterInput,
+) {
+  // Refuse oversized pages instead of silently shortening them.
+  validatePageSize(args.first, ctx.services.config.limits);
+  validatePageSize(args.last, ctx.services.config.limits);
+  return ctx.services.db.job.findMany({ ...query, where: ctx.services.jobs.listWhere(ctx.caller!, filter), orderBy: { id: 'asc' } });
+}
+
 builder.queryFields((t) => ({
   job: t.prismaField({
     type: 'Job',
@@ -90,14 +119,7 @@ builder.queryFields((t) => ({
       authScopes: { authenticated: true },
       args: { filter: t.arg({ type: JobFilter, required: false }) },
       resolve: (query, _root, args, ctx) => {
-        // Refuse oversized pages instead of silently shortening them.
-        validatePageSize(args.first, ctx.services.config.limits);
-        validatePageSize(args.last, ctx.services.config.limits);
-        return ctx.services.db.job.findMany({
-          ...query,
-          where: ctx.services.jobs.listWhere(ctx.caller!, args.filter as never),
-          orderBy: { id: 'asc' },
-        });
+        return jobPage(query, args, ctx, args.filter as JobFilterInput | null);
       },
     },
     { name: 'JobConnection' },

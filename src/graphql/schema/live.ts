@@ -43,7 +43,7 @@ builder.subscriptionFields((t) => ({
       const owner = actingFor(ctx.caller!, args.userId as string | null);
       const job = await ctx.services.jobs.find(owner, args.jobId);
       if (!job) throw new NotFoundError(`no job "${args.jobId}" for user "${owner}"`);
-      return ctx.services.streams.jobProgress(job);
+      return ctx.services.streams.jobProgress(job, ctx.caller!.id);
     },
     resolve: (event: JobProgressEvent) => event,
   }),

@@ -15,12 +15,16 @@ export const ProcessorRef = builder.prismaObject('Processor', {
     currentJob: t.field({
       type: JobRef,
       nullable: true,
-      description: "The job it runs now; null when idle, or when the job is someone else's (unless admin).",
+      description:
+        "The job it runs now; null when idle, or when the job is someone else's (admins, and the token " +
+        'that registered a remote processor, see it).',
+      select: { ownerId: true },
       resolve: async (p, _args, ctx) => {
         const id = ctx.services.dispatcher.liveProcessor(p.id)?.currentJobId;
         if (id == null || !ctx.caller) return null;
         const job = await ctx.services.db.job.findUnique({ where: { id } });
-        return job && (ctx.caller.role === 'ADMIN' || job.userId === ctx.caller.id) ? job : null;
+        const allowed = ctx.caller.role === 'ADMIN' || job?.userId === ctx.caller.id || p.ownerId === ctx.caller.id;
+        return job && allowed ? job : null;
       },
     }),
     jobsCompleted: t.int({
@@ -47,11 +51,12 @@ builder.mutationFields((t) => ({
   }),
   removeProcessor: t.field({
     type: ProcessorRef,
-    authScopes: { admin: true },
+    authScopes: { admin: true, processor: true },
     description:
       'drain (default): a busy processor finishes its job first (DRAINING), then goes OFFLINE. ' +
-      'drain: false: its job goes back to the queue, keeping the work done, and it goes OFFLINE at once.',
+      'drain: false: its job goes back to the queue (a built-in run keeps the work done; a remote lease ' +
+      'is revoked) and it goes OFFLINE at once. Admins: any processor; PROCESSOR tokens: remote ones they registered.',
     args: { id: t.arg.id({ required: true }), drain: t.arg.boolean({ required: false, defaultValue: true }) },
-    resolve: (_root, args, ctx) => ctx.services.queue.removeProcessor(String(args.id), args.drain ?? true),
+    resolve: (_root, args, ctx) => ctx.services.queue.removeProcessor(ctx.caller!, String(args.id), args.drain ?? true),
   }),
 }));
