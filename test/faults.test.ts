@@ -1,6 +1,7 @@
 // Faults with real processes: the server killed with SIGKILL in the middle of a burst of
 // submissions while built-in and remote processors run jobs, then restarted on the same
-// database; and a remote processor killed while it holds a lease.
+// database; a remote processor killed while it holds a lease; and `npm run worker` failing
+// a job until it is dead-lettered, then running it again once it is retried.
 //
 // What must hold: every acknowledged job exists and reaches SUCCEEDED exactly once (one
 // accepted completion), and no two executions of one job overlap in time.
@@ -35,11 +36,14 @@ function kill(child: ChildProcess): Promise<void> {
 }
 
 function spawnWorker(url: string, token: string, name: string, log: string, env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/worker-process.ts'], {
+  return track(spawn(process.execPath, ['--import', 'tsx', 'test/helpers/worker-process.ts'], {
     cwd: root,
     env: { ...process.env, JOBLINE_URL: url, JOBLINE_TOKEN: token, WORKER_NAME: name, WORKER_LOG: log, JOBLINE_LOG: 'silent', ...env },
     stdio: 'ignore',
-  });
+  }));
+}
+
+function track(child: ChildProcess): ChildProcess {
   workers.add(child);
   child.once('exit', () => workers.delete(child));
   return child;
@@ -224,5 +228,69 @@ describe('remote processor killed while it holds a lease', () => {
     } finally {
       await t.stop();
     }
+  });
+});
+
+describe('npm run worker failing a job with retryable errors', () => {
+  it('walks the backoff schedule to DEAD; retryJob revives it and it succeeds', { timeout: 120_000 }, async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const server = await spawnServer(path.join(dir, 'jobline.db'), {
+      JOBLINE_PROCESSORS: '0',
+      JOBLINE_RETRY_BASE_MS: '100',
+      JOBLINE_RETRY_MAX_MS: '200',
+      JOBLINE_LOG: 'silent',
+    });
+    const user = await createUser(server.url, 'owner');
+    const fleet = await createUser(server.url, 'fleet', { role: 'PROCESSOR' });
+    // The worker command exactly as the README runs it (npm's script is this node command).
+    track(
+      spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
+        cwd: root,
+        env: { ...process.env, JOBLINE_URL: server.url, JOBLINE_TOKEN: fleet.token, JOBLINE_WORKER_NAME: 'sim', JOBLINE_LOG: 'silent' },
+        stdio: 'ignore',
+      }),
+    );
+    // Attempts 1–3 fail (retryable), so with maxAttempts 3 the job is dead-lettered; attempt 4 works.
+    await ok(
+      server.url,
+      user.token,
+      `mutation { submitJob(input: { jobId: "flaky", durationMs: 10, maxAttempts: 3, payload: { fail: "retryable", failAttempts: 3 } }) { id } }`,
+    );
+    const JOB = `{ job(jobId: "flaky") { state attempts error retryAt finishedAt processor { name } } }`;
+
+    // A failure with attempts left is a QUEUED job that says why, and whose retryAt lies
+    // within the backoff cap (200 ms) of the failure, which came before we looked.
+    const seen: Array<{ attempts: number; error: string; retryAt: number; lookedAt: number }> = [];
+    const dead = await until(
+      async () => {
+        const { job } = await ok(server.url, user.token, JOB);
+        if (job.state === 'QUEUED' && job.retryAt) {
+          seen.push({ attempts: job.attempts, error: job.error, retryAt: Date.parse(job.retryAt), lookedAt: Date.now() });
+        }
+        return job;
+      },
+      (job) => job.state === 'DEAD',
+      'the job to be dead-lettered',
+    );
+    expect(dead).toMatchObject({ attempts: 3, processor: { name: 'sim' } });
+    expect(dead.error).toMatch(/retryable.*attempt 3/);
+    for (const { attempts, error, retryAt, lookedAt } of seen) {
+      expect(error).toContain(`attempt ${attempts}`);
+      expect(retryAt).toBeLessThanOrEqual(lookedAt + 200);
+    }
+    const dlq = await ok(server.url, user.token, `{ deadJobs { edges { node { jobId attempts } } } }`);
+    expect(dlq.deadJobs.edges).toEqual([{ node: { jobId: 'flaky', attempts: 3 } }]);
+
+    const revived = await ok(server.url, user.token, `mutation { retryJob(jobId: "flaky") { state } }`);
+    expect(revived.retryJob.state).toBe('QUEUED');
+    const done = await until(
+      () => ok(server.url, user.token, `{ job(jobId: "flaky") { state attempts error result } }`),
+      (data) => data.job.state === 'SUCCEEDED',
+      'the retried job to succeed',
+    );
+    expect(done.job).toMatchObject({ attempts: 4, error: null });
+    expect(done.job.result).toHaveProperty('workedMs');
+    expect((await ok(server.url, user.token, `{ deadJobs { edges { node { jobId } } } }`)).deadJobs.edges).toEqual([]);
   });
 });

@@ -7,7 +7,9 @@
 // (default: a third of the lease time left), JOBLINE_LOG (silent | info | debug).
 //
 // The job's payload steers the simulation: `{"fail": "retryable"}` fails the attempt after
-// its work (retried until maxAttempts, then DEAD), `{"fail": "permanent"}` fails it for good.
+// its work (retried until maxAttempts, then DEAD), `{"fail": "permanent"}` fails it for good,
+// and `{"fail": "retryable", "failAttempts": 3}` fails attempts 1–3 only (a job that recovers
+// once an operator retries it from the dead-letter queue).
 // SIGTERM/SIGINT: finish the current job, report it, exit 0. A second signal: stop now.
 import { createLogger, type LogLevel } from '../log.ts';
 import { NonRetryableError, runWorker, type JobHandler } from './client.ts';
@@ -15,8 +17,15 @@ import { sleep } from './transport.ts';
 
 const TICK_MS = 250;
 
+/** What a job's payload may say to the simulation. */
+interface Steering {
+  fail?: unknown;
+  /** With `fail: "retryable"`: fail only attempts 1 … failAttempts, then succeed. */
+  failAttempts?: unknown;
+}
+
 /** Works for the job's duration, reporting progress; stops at once when aborted. */
-const simulate: JobHandler = async (job, { signal, progress }) => {
+const simulate: JobHandler = async (job, { signal, progress, attempt }) => {
   const total = job.durationMs;
   const t0 = Date.now();
   for (;;) {
@@ -26,10 +35,10 @@ const simulate: JobHandler = async (job, { signal, progress }) => {
     if (done >= total) break;
     await sleep(Math.min(TICK_MS, total - done), signal);
   }
-  const payload = job.payload;
-  const fail = payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as { fail?: unknown }).fail : undefined;
-  if (fail === 'permanent') throw new NonRetryableError('simulated permanent failure (payload.fail = "permanent")');
-  if (fail === 'retryable') throw new Error(`simulated failure (payload.fail = "retryable"), attempt ${job.attempts}`);
+  const steer = job.payload && typeof job.payload === 'object' && !Array.isArray(job.payload) ? (job.payload as Steering) : {};
+  if (steer.fail === 'permanent') throw new NonRetryableError('simulated permanent failure (payload.fail = "permanent")');
+  const failing = steer.fail === 'retryable' && (typeof steer.failAttempts !== 'number' || attempt <= steer.failAttempts);
+  if (failing) throw new Error(`simulated failure (payload.fail = "retryable"), attempt ${attempt}`);
   return { workedMs: Date.now() - t0 };
 };
 
