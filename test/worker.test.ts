@@ -72,6 +72,41 @@ describe('worker SDK', () => {
     expect(done).toMatchObject({ progress: 1, attempts: 1, error: null, result: { answer: 42, echo: { n: 7 } } });
   });
 
+  it('sends new progress with an early heartbeat, long before the lease needs one', async () => {
+    const next = gate();
+    const release = gate();
+    // The lease's own heartbeat would come only after 15 s (half the 30 s lease).
+    start(
+      async (_job, ctx) => {
+        ctx.progress(0.3);
+        await next.promise;
+        ctx.progress(0.7);
+        await release.promise;
+        return null;
+      },
+      { heartbeatMs: 60_000, progressHeartbeatMs: 100 },
+    );
+    await submit(t.url, owner.token, { jobId: 'p1', durationMs: 5000 });
+    await until('p1', (j) => j.progress === 0.3, 10_000);
+    next.open();
+    await until('p1', (j) => j.progress === 0.7, 10_000);
+    release.open();
+    await until('p1', (j) => j.state === 'SUCCEEDED');
+  });
+
+  it('takes its processor out of the pool when it stops', async () => {
+    const processors = async () =>
+      (await ok(t.url, ADMIN_TOKEN, '{ queueState { processors { name kind } } }')).queueState.processors as Array<{ name: string }>;
+    const worker = start(async () => null);
+    const deadline = Date.now() + 10_000;
+    while (!(await processors()).some((p) => p.name === 'test-worker')) {
+      if (Date.now() > deadline) throw new Error('the worker never registered');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await worker.stop();
+    expect((await processors()).map((p) => p.name)).not.toContain('test-worker');
+  });
+
   it('fails a job for good when the handler throws NonRetryableError', async () => {
     let calls = 0;
     start(async () => {

@@ -32,6 +32,8 @@ const COMPLETE = 'mutation Complete($leaseId: ID!, $result: JSON) { completeJob(
 const FAIL = `mutation Fail($leaseId: ID!, $error: String!, $retryable: Boolean) {
   failJob(leaseId: $leaseId, error: $error, retryable: $retryable) { state attempts } }`;
 
+const REMOVE = 'mutation Remove($id: ID!) { removeProcessor(id: $id, drain: false) { id } }';
+
 const REQUEST_TIMEOUT_MS = 15_000;
 const HARD_STOP_GRACE_MS = 1000;
 const MAX_ERROR_CHARS = 4000;
@@ -61,7 +63,8 @@ export class JoblineWorker {
   /** Starts the worker (once). Resolves when it has stopped; rejects on a fatal error (bad token, wrong role). */
   start(): Promise<void> {
     if (!this.loop) {
-      this.loop = this.run();
+      const running = this.run();
+      this.loop = running.finally(() => this.deregister());
       this.loop.catch((error: unknown) => this.log.error('worker stopped by a fatal error', { error: errorText(error) }));
     }
     return this.loop;
@@ -110,10 +113,10 @@ export class JoblineWorker {
           if (this.failures++ > 0) await sleep(backoffMs(this.failures, 250, 10_000), this.stopped.signal);
           continue;
         }
+        const what = this.processorId ? `claimJob (waitMs ${this.options.waitMs ?? 30_000})` : 'registerProcessor';
         if (error.kind === 'rejected' && error.code !== 'CONFLICT') {
-          throw new Error(`Jobline refused the worker: ${error.code ?? `HTTP ${error.status}`}: ${error.message}`);
+          throw new Error(`Jobline refused ${what}: ${error.code ?? `HTTP ${error.status}`}: ${error.message}`);
         }
-        const what = this.processorId ? 'claimJob' : 'registerProcessor';
         if (this.failures++ === 0) this.log.warn(`${what} failed, retrying`, { error: error.message });
         const delay = error.kind === 'rate-limited' ? error.retryAfterMs! : backoffMs(this.failures, 250, 10_000);
         await sleep(delay, this.stopped.signal);
@@ -131,6 +134,23 @@ export class JoblineWorker {
     return registerProcessor.id;
   }
 
+  /**
+   * A stopped worker's processor leaves the pool at once (it holds no lease any more), so
+   * it does not linger as IDLE and then OFFLINE. Best effort, one try: a server that cannot
+   * be reached forgets it after ten lease lengths anyway.
+   */
+  private async deregister(): Promise<void> {
+    const id = this.processorId;
+    if (!id) return;
+    this.processorId = undefined;
+    try {
+      await this.transport.request(REMOVE, { id }, { timeoutMs: 2000 });
+      this.log.info('deregistered', { processor: id });
+    } catch (error) {
+      this.log.warn('could not deregister; the server forgets the processor once it is silent', { error: errorText(error) });
+    }
+  }
+
   private recovered(): void {
     if (this.failures > 0) this.log.info('claiming again');
     this.failures = 0;
@@ -143,6 +163,11 @@ export class JoblineWorker {
     const t0 = Date.now();
     let expiresAt = Date.parse(lease.expiresAt);
     let progress: number | undefined;
+    let sentProgress: number | undefined;
+    let sentAt = Date.now();
+    /** Wakes the heartbeat loop early: there is new progress to send. */
+    let wake: AbortController | undefined;
+    const progressEvery = this.options.progressHeartbeatMs ?? 1000;
     let lost: string | undefined;
     const aborter = new AbortController();
     const finished = new AbortController();
@@ -159,8 +184,15 @@ export class JoblineWorker {
       while (!finished.signal.aborted) {
         const left = expiresAt - this.transport.serverNow();
         const every = this.options.heartbeatMs ? Math.min(this.options.heartbeatMs, left / 2) : left / 3;
-        await sleep(Math.max(50, every), finished.signal); // never a tight loop, even on a lease already due
+        // New progress goes out within progressEvery of its report, not only on the lease's beat.
+        const fresh = progressEvery > 0 && progress !== sentProgress;
+        const due = Math.min(every, fresh ? sentAt + progressEvery - Date.now() : Infinity);
+        wake = new AbortController();
+        await sleep(Math.max(50, due), AbortSignal.any([finished.signal, wake.signal])); // never a tight loop
         if (finished.signal.aborted) return;
+        if (wake.signal.aborted) continue; // progress arrived: work out when to send it
+        sentProgress = progress;
+        sentAt = Date.now();
         const sent = await this.send<{ heartbeat: { expiresAt: string } }>(
           HEARTBEAT,
           { leaseId: lease.id, progress: progress ?? null },
@@ -182,7 +214,10 @@ export class JoblineWorker {
       attempt: lease.attempt,
       leaseId: lease.id,
       progress: (fraction) => {
-        if (Number.isFinite(fraction)) progress = Math.min(1, Math.max(0, fraction));
+        if (!Number.isFinite(fraction)) return;
+        const first = progress === sentProgress;
+        progress = Math.min(1, Math.max(0, fraction));
+        if (first && progress !== sentProgress) wake?.abort(); // the loop may be asleep for a lease's third
       },
     };
     const running = Promise.resolve()
@@ -259,7 +294,10 @@ export class JoblineWorker {
         const delay = error.kind === 'rate-limited' ? error.retryAfterMs! : backoffMs(attempt, 100, 5000);
         const giveUpAt = deadline() + (this.options.reportGraceMs ?? 10_000);
         if (this.stopping === 'hard' || this.transport.serverNow() + delay > giveUpAt) return { ok: false, error };
-        if (attempt === 0) this.log.debug?.('report failed, retrying', { error: error.message });
+        // Heartbeats are retried quietly; a report held up (the server away) is worth a line.
+        if (attempt === 0 && !query.startsWith('mutation Heartbeat')) {
+          this.log.warn('report failed, retrying until the lease is over', { error: error.message });
+        }
         await sleep(delay, signal);
       }
     }

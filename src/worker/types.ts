@@ -39,7 +39,7 @@ export interface JobContext {
    * stops hard. Return (or throw) promptly then: the worker claims nothing until you have.
    */
   signal: AbortSignal;
-  /** Records progress (0..1); the next heartbeat sends it. */
+  /** Records progress (0..1); a heartbeat sends it within `progressHeartbeatMs`. */
   progress(fraction: number): void;
   attempt: number;
   leaseId: string;
@@ -68,6 +68,11 @@ export interface WorkerOptions {
   waitMs?: number;
   /** Fixed heartbeat interval (never above half the lease time left). Default: a third of the time left. */
   heartbeatMs?: number;
+  /**
+   * New progress from the handler is sent within this long, by an early heartbeat (default
+   * 1000, the server's default stream tick; 0: progress waits for the lease's own heartbeat).
+   */
+  progressHeartbeatMs?: number;
   /** How long after a lease's expiry a report is still retried (default 10000). */
   reportGraceMs?: number;
   log?: WorkerLogger;
