@@ -83,6 +83,8 @@ export class Dispatcher {
   /** Processors whose counters changed since the last checkpoint. */
   private readonly unsavedStats = new Set<Processor>();
   private readonly loads: UserLoads;
+  /** Lease reports (complete or fail) accepted and still being written, by lease id. */
+  private readonly reporting = new Map<string, Promise<unknown>>();
   /** DEAD or FAILED jobs whose retry is being written. */
   private readonly retrying = new Set<number>();
   /** Submissions not yet committed, so a concurrent duplicate waits for the first. */
@@ -190,6 +192,13 @@ export class Dispatcher {
       processors: this.processors.size,
     });
     this.accepting = true;
+    // Leases and silence are counted from now: recovery of a long queue may outlast a lease.
+    const resumedAt = this.clock.now();
+    for (const processor of this.processors.values()) {
+      if (!processor.remote) continue;
+      if (processor.run) this.armLease(processor.run, resumedAt);
+      else this.presence.watch(processor);
+    }
     this.scheduleCheckpoint();
     this.pump();
   }
@@ -410,6 +419,7 @@ export class Dispatcher {
       result,
       ...totals,
     });
+    this.whileReporting(leaseId, written);
     this.pump();
     const row = await written;
     this.announceFinished(row);
@@ -420,7 +430,25 @@ export class Dispatcher {
   failLease(leaseId: string, error: string, retryable: boolean): Promise<JobRecord> {
     const run = this.activeRun(leaseId);
     this.presence.seen(run.processor);
-    return this.failRun(run, error, retryable);
+    return this.whileReporting(leaseId, this.failRun(run, error, retryable));
+  }
+
+  /**
+   * Resolves once a report on this lease that is still being written has committed, so a
+   * repeat of it (its first answer lost, or sent twice at once) can be answered from the
+   * store instead of being refused.
+   */
+  async reportSettled(leaseId: string): Promise<void> {
+    await this.reporting.get(leaseId)?.catch(() => undefined);
+  }
+
+  private whileReporting<T>(leaseId: string, written: Promise<T>): Promise<T> {
+    this.reporting.set(leaseId, written);
+    const forget = () => {
+      if (this.reporting.get(leaseId) === written) this.reporting.delete(leaseId);
+    };
+    written.then(forget, forget);
+    return written;
   }
 
   /**
@@ -866,7 +894,7 @@ export class Dispatcher {
       remote: { ownerId: record.ownerId ?? '', offline: record.state === 'OFFLINE', silence: undefined },
     };
     this.processors.set(record.id, processor);
-    this.presence.watch(processor);
+    if (this.accepting) this.presence.watch(processor); // during start: armed once it accepts
     return processor;
   }
 
@@ -891,7 +919,7 @@ export class Dispatcher {
     this.leases.set(run.lease!.id, run);
     this.loads.addRunning(entry.userId, 1);
     this.policy.occupy(entry.userId);
-    this.armLease(run, now);
+    // Armed by start() once it accepts: a timer firing while recovery runs would be ignored.
   }
 
   /** (Re)starts a lease's clock: it expires a lease length from `now` unless renewed. */
@@ -932,8 +960,10 @@ export class Dispatcher {
     const totals = this.endRun(run, now);
     let patch: JobPatch;
     if (outcome === 'RETRY') {
-      const retryAt = now + retryDelayMs(entry.attempts, this.options.retry);
-      this.backoffs.add({ ...entry, runMs: totals.runMs, progressMs: 0, startedAt: null }, retryAt);
+      // The backoff grows with the attempts since the last retryJob: revived jobs start small.
+      const retryAt = now + retryDelayMs(entry.attempts - entry.attemptsBeforeRetry, this.options.retry);
+      // After stop() the store's retryAt is enough: the next start holds the job until then.
+      if (this.accepting) this.backoffs.add({ ...entry, runMs: totals.runMs, progressMs: 0, startedAt: null }, retryAt);
       // processorId stays: with `error`, it tells who failed the last attempt.
       patch = { state: 'QUEUED', error, retryAt: new Date(retryAt), runMs: totals.runMs, progressMs: 0 };
     } else {

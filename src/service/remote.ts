@@ -17,6 +17,9 @@ const MAX_NAME = 100;
 const MAX_ERROR = 10_000;
 
 export class RemoteService {
+  /** Registrations being written, per owner. */
+  private readonly registering = new Map<string, number>();
+
   constructor(
     private readonly db: Db,
     private readonly dispatcher: Dispatcher,
@@ -28,11 +31,20 @@ export class RemoteService {
     if (trimmed.length === 0 || trimmed.length > MAX_NAME || /\p{Cc}/u.test(trimmed)) {
       throw new BadInputError(`name must be 1–${MAX_NAME} printable characters`, { field: 'name' });
     }
-    const mine = this.dispatcher.remoteCount(caller.id);
+    // Registrations still being written count too, so concurrent calls cannot pass the cap.
+    const pending = this.registering.get(caller.id) ?? 0;
+    const mine = this.dispatcher.remoteCount(caller.id) + pending;
     if (mine >= this.limits.maxProcessors) {
       throw new ConflictError(`this token already has ${mine} remote processors registered, the most allowed`);
     }
-    return this.dispatcher.registerRemote(trimmed, caller.id);
+    this.registering.set(caller.id, pending + 1);
+    try {
+      return await this.dispatcher.registerRemote(trimmed, caller.id);
+    } finally {
+      const left = (this.registering.get(caller.id) ?? 1) - 1;
+      if (left > 0) this.registering.set(caller.id, left);
+      else this.registering.delete(caller.id);
+    }
   }
 
   claim(caller: Caller, processorId: string, waitMs: number | null | undefined, signal?: AbortSignal) {
@@ -59,6 +71,7 @@ export class RemoteService {
     const text = jsonText(result, this.limits.maxPayloadBytes, 'result');
     if (!this.ownLease(caller, leaseId)) {
       // A repeated report (its first answer was lost) gets the same answer, not a CONFLICT.
+      await this.dispatcher.reportSettled(leaseId);
       const done = await this.db.job.findUnique({ where: { leaseId }, include: { processor: true } });
       if (done?.state === 'SUCCEEDED' && (done.processor?.ownerId === caller.id || caller.role === 'ADMIN')) return done;
     }
@@ -71,6 +84,7 @@ export class RemoteService {
     }
     if (!this.ownLease(caller, leaseId)) {
       // A repeated report whose first answer was lost: the job still shows that failure.
+      await this.dispatcher.reportSettled(leaseId);
       const done = await this.db.job.findUnique({ where: { leaseId }, include: { processor: true } });
       const owned = done?.processor?.ownerId === caller.id || caller.role === 'ADMIN';
       if (done && owned && done.error === error && ['QUEUED', 'FAILED', 'DEAD'].includes(done.state)) return done;

@@ -175,7 +175,11 @@ describe('remote processors', () => {
     for (const attempt of [4, 5]) {
       const lease = (await claim(t.url, worker.token, processorId, 5000))!;
       expect(lease).toMatchObject({ attempt, job: { jobId: 'doomed' } });
-      expect((await ok(t.url, worker.token, FAIL, { l: lease.id, e: 'again' })).failJob.state).toBe('QUEUED');
+      const failed = (await ok(t.url, worker.token, FAIL, { l: lease.id, e: 'again' })).failJob;
+      const answered = Date.now();
+      expect(failed.state).toBe('QUEUED');
+      // The backoff starts over too: attempt 4 is the revived job's first failure (base 20 ms).
+      if (attempt === 4) expect(Date.parse(failed.retryAt) - answered).toBeLessThanOrEqual(20);
     }
     const again = (await claim(t.url, worker.token, processorId, 5000))!;
     expect(again).toMatchObject({ attempt: 6, job: { jobId: 'doomed' } });
@@ -308,7 +312,12 @@ describe('remote processors', () => {
     expect(codeOf(await gql(t.url, worker.token, COMPLETE, { l: lease.id, r: 'x'.repeat(70_000) }))).toBe('BAD_USER_INPUT');
     // None of the refused reports changed anything.
     expect((await job('guarded')).state).toBe('RUNNING');
-    await ok(t.url, worker.token, COMPLETE, { l: lease.id });
+    // The same report twice at once (a client retrying before its first answer): both are
+    // answered with the one completion, neither is refused.
+    const [a, b] = await Promise.all([1, 2].map(() => gql(t.url, worker.token, COMPLETE, { l: lease.id, r: { n: 1 } })));
+    expect([a.errors, b.errors]).toEqual([undefined, undefined]);
+    expect(a.data.completeJob).toEqual(b.data.completeJob);
+    expect(a.data.completeJob).toMatchObject({ state: 'SUCCEEDED', result: { n: 1 } });
   });
 });
 
