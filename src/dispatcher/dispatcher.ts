@@ -189,7 +189,7 @@ export class Dispatcher {
       backingOff: this.backoffs.size,
       recoveredRunning: recovered,
       remoteLeases: leased,
-      processors: this.processors.size,
+      remoteProcessors: [...this.processors.values()].filter((p) => p.remote).length,
     });
     this.accepting = true;
     // Leases and silence are counted from now: recovery of a long queue may outlast a lease.
@@ -945,7 +945,7 @@ export class Dispatcher {
     const run = this.leases.get(leaseId);
     if (!run || this.closed) {
       throw new ConflictError(
-        `lease ${leaseId} is not active: it expired, was superseded, or its job ended; stop working on it`,
+        `lease ${leaseId} is not active (unknown, expired, superseded, or its job ended); stop working on it`,
         { leaseId },
       );
     }

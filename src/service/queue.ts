@@ -70,7 +70,10 @@ export class QueueService {
   }
 
   removeProcessor(caller: Caller, id: string, drain: boolean): Promise<ProcessorRecord> {
-    if (caller.role !== 'ADMIN' && this.dispatcher.remoteOwner(id) !== caller.id) {
+    // Another's processor (or a built-in one) is FORBIDDEN; an unknown or already removed id
+    // is NOT_FOUND (from the dispatcher) for every caller.
+    const known = this.dispatcher.processorIds().includes(id);
+    if (caller.role !== 'ADMIN' && known && this.dispatcher.remoteOwner(id) !== caller.id) {
       throw new ForbiddenError('a PROCESSOR token may remove only the remote processors it registered');
     }
     return this.dispatcher.removeProcessor(id, drain);

@@ -302,6 +302,7 @@ describe('remote processors', () => {
     expect(codeOf(await gql(t.url, otherWorker.token, `mutation { removeProcessor(id: "${mine}") { id } }`))).toBe('FORBIDDEN');
     expect(codeOf(await gql(t.url, worker.token, CLAIM, { p: mine, w: 600_001 }))).toBe('BAD_USER_INPUT');
     expect(codeOf(await gql(t.url, worker.token, CLAIM, { p: 'no-such', w: 0 }))).toBe('NOT_FOUND');
+    expect(codeOf(await gql(t.url, worker.token, `mutation { removeProcessor(id: "no-such") { id } }`))).toBe('NOT_FOUND');
 
     await submit(t.url, user.token, { jobId: 'guarded', durationMs: 10 });
     const lease = (await claim(t.url, worker.token, mine, 5000))!;
@@ -316,8 +317,8 @@ describe('remote processors', () => {
     // answered with the one completion, neither is refused.
     const [a, b] = await Promise.all([1, 2].map(() => gql(t.url, worker.token, COMPLETE, { l: lease.id, r: { n: 1 } })));
     expect([a.errors, b.errors]).toEqual([undefined, undefined]);
-    expect(a.data.completeJob).toEqual(b.data.completeJob);
-    expect(a.data.completeJob).toMatchObject({ state: 'SUCCEEDED', result: { n: 1 } });
+    expect(a.data!.completeJob).toEqual(b.data!.completeJob);
+    expect(a.data!.completeJob).toMatchObject({ state: 'SUCCEEDED', result: { n: 1 } });
   });
 });
 
