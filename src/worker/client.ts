@@ -35,6 +35,7 @@ const FAIL = `mutation Fail($leaseId: ID!, $error: String!, $retryable: Boolean)
 const REMOVE = 'mutation Remove($id: ID!) { removeProcessor(id: $id, drain: false) { id } }';
 
 const REQUEST_TIMEOUT_MS = 15_000;
+const DEFAULT_WAIT_MS = 30_000;
 const HARD_STOP_GRACE_MS = 1000;
 const MAX_ERROR_CHARS = 4000;
 const silent: WorkerLogger = { info() {}, warn() {}, error() {} };
@@ -95,7 +96,7 @@ export class JoblineWorker {
       try {
         this.processorId ??= await this.register();
         const t0 = Date.now();
-        const waitMs = this.options.waitMs ?? 30_000;
+        const waitMs = this.options.waitMs ?? DEFAULT_WAIT_MS;
         const { claimJob } = await this.transport.request<{ claimJob: Lease | null }>(
           CLAIM,
           { processorId: this.processorId, waitMs },
@@ -113,7 +114,7 @@ export class JoblineWorker {
           if (this.failures++ > 0) await sleep(backoffMs(this.failures, 250, 10_000), this.stopped.signal);
           continue;
         }
-        const what = this.processorId ? `claimJob (waitMs ${this.options.waitMs ?? 30_000})` : 'registerProcessor';
+        const what = this.processorId ? `claimJob (waitMs ${this.options.waitMs ?? DEFAULT_WAIT_MS})` : 'registerProcessor';
         if (error.kind === 'rejected' && error.code !== 'CONFLICT') {
           throw new Error(`Jobline refused ${what}: ${error.code ?? `HTTP ${error.status}`}: ${error.message}`);
         }
@@ -295,7 +296,7 @@ export class JoblineWorker {
         const giveUpAt = deadline() + (this.options.reportGraceMs ?? 10_000);
         if (this.stopping === 'hard' || this.transport.serverNow() + delay > giveUpAt) return { ok: false, error };
         // Heartbeats are retried quietly; a report held up (the server away) is worth a line.
-        if (attempt === 0 && !query.startsWith('mutation Heartbeat')) {
+        if (attempt === 0 && query !== HEARTBEAT) {
           this.log.warn('report failed, retrying until the lease is over', { error: error.message });
         }
         await sleep(delay, signal);
